@@ -1,0 +1,70 @@
+/**
+ * Agent traffic: `ANY /agents/{agent}/{path}` (CONTRACT §2.1). Decide, then either serve the user fallback
+ * (mode `off`) or stream the request to the decided workflow's upstream and stream its answer back.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "../env";
+import { HttpError, toResponse } from "../errors";
+import { DEFAULT_TIMEOUT_MS, forward, upstreamUrl } from "../proxy/forward";
+import { stampDecision, upstreamHeaders } from "../proxy/headers";
+import { AGENT_ID } from "../release/schema";
+import type { Decision } from "../routing/decide";
+import { decideRequest, userFallbackResponse } from "./decide-request";
+import { logRequest } from "./request-log";
+
+export const agents = new Hono<AppEnv>();
+
+const AGENT_PATH = /^\/agents\/([^/]*)(\/.*)?$/;
+
+agents.all("/agents/*", async (c) => {
+  const started = Date.now();
+  const url = new URL(c.req.url);
+  const match = AGENT_PATH.exec(url.pathname);
+  const agent = match?.[1] ?? "";
+  let decision: Decision | null = null;
+  let stale = false;
+  let upstreamStatus: number | null = null;
+  let failureClass: string | null = null;
+  let response: Response;
+  try {
+    if (!AGENT_ID.test(agent)) throw new HttpError(404, "unknown_agent", "no such agent");
+    ({ decision, stale } = await decideRequest(c, agent));
+    if (decision.kind === "off" || decision.kind === "failsafe") {
+      response = userFallbackResponse(decision);
+    } else {
+      const workflow = decision.served.workflow;
+      const target = upstreamUrl(workflow.upstream, match?.[2] ?? "", url.search);
+      const method = c.req.method;
+      const upstream = await forward(
+        target,
+        {
+          method,
+          headers: upstreamHeaders(c.req.raw.headers, decision),
+          body: method === "GET" || method === "HEAD" ? null : c.req.raw.body,
+        },
+        workflow.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      );
+      upstreamStatus = upstream.status;
+      failureClass =
+        upstream.headers.get("x-agent-failure-class") ?? (upstream.status >= 500 ? "upstream_error" : null);
+      response = new Response(upstream.body, upstream);
+    }
+  } catch (err) {
+    response = toResponse(err);
+    if (err instanceof HttpError && err.code === "upstream_timeout") failureClass = "upstream_timeout";
+    if (err instanceof HttpError && err.code === "upstream_unreachable") failureClass = "upstream_error";
+  }
+  if (decision !== null) stampDecision(response.headers, decision, stale);
+  logRequest({
+    route: "agent",
+    method: c.req.method,
+    agent,
+    status: response.status,
+    upstreamStatus,
+    failureClass,
+    durationMs: Date.now() - started,
+    decision,
+    stale,
+  });
+  return response;
+});

@@ -1,0 +1,57 @@
+/**
+ * The data-plane front half shared by agent and model traffic: read the isolate's state, pull the request
+ * facts out of the headers, and make the routing decision — or the JSON error that replaces it.
+ */
+import type { Context } from "hono";
+import type { AppEnv } from "../env";
+import { HttpError } from "../errors";
+import { type Decision, decide } from "../routing/decide";
+import { snapshotCache } from "../state/isolate";
+
+const MAX_KEY_LENGTH = 512;
+
+export interface Decided {
+  decision: Decision;
+  stale: boolean;
+}
+
+export async function decideRequest(c: Context<AppEnv>, agent: string): Promise<Decided> {
+  const cache = snapshotCache(c.env);
+  const state = await cache.get((p) => c.executionCtx.waitUntil(p));
+  if (state === null) {
+    const { lastError } = cache.health();
+    throw new HttpError(
+      503,
+      "config_unavailable",
+      "the gateway has no valid published state yet",
+      { lastError },
+      {
+        "retry-after": "1",
+      },
+    );
+  }
+  const key = c.req.header("x-agent-key") ?? null;
+  if (key !== null && key.length > MAX_KEY_LENGTH) {
+    throw new HttpError(400, "bad_key", `x-agent-key is longer than ${MAX_KEY_LENGTH} characters`);
+  }
+  // A pin only ever selects among live releases, so an odd value is harmless: it matches none and is ignored.
+  const pin = c.req.header("x-agent-release")?.slice(0, 128) ?? null;
+  const outcome = decide(state.index, { agent, key: key === "" ? null : key, pin }, Date.now());
+  if (!outcome.ok) throw new HttpError(outcome.status, outcome.code, outcome.message);
+  return { decision: outcome.decision, stale: state.stale };
+}
+
+/** The answer in mode `off`: the release's user fallback, or the gateway's own when it names none. */
+export function userFallbackResponse(d: Decision): Response {
+  const fb = d.served.userFallback;
+  if (d.kind === "off" && fb !== null) {
+    return new Response(JSON.stringify(fb.body), {
+      status: fb.status,
+      headers: { "content-type": "application/json; charset=utf-8" },
+    });
+  }
+  return new Response(
+    JSON.stringify({ error: { code: "agent_paused", message: "this agent is paused; try again later" } }),
+    { status: 503, headers: { "content-type": "application/json; charset=utf-8", "retry-after": "30" } },
+  );
+}

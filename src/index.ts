@@ -1,0 +1,18 @@
+/**
+ * Switchyard: the composition root. Mounts the data plane and the admin API, turns every error into JSON once,
+ * and exports the control-plane Durable Object.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "./env";
+import { errorResponse, toResponse } from "./errors";
+import { agents } from "./gateway/agents";
+import { health } from "./gateway/health";
+
+const app = new Hono<AppEnv>();
+app.route("/", health);
+app.route("/", agents);
+app.notFound(() => errorResponse(404, "not_found", "no such route"));
+app.onError((err) => toResponse(err));
+
+export default app;
+export { ControlPlane } from "./state/control-plane";

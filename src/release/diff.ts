@@ -1,0 +1,44 @@
+/**
+ * Field-by-field difference of two manifests (CONTRACT §4.2 `diff`). Tools and workflows are matched by name,
+ * so reordering tools is not a change and a renamed tool shows as one removed and one added.
+ * Paths use dots and name-keyed brackets: `tools[issue_refund].risk`, `workflows.simple.upstream`.
+ */
+import type { Manifest } from "./schema";
+
+export interface Change {
+  path: string;
+  from: unknown;
+  to: unknown;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function walk(path: string, a: unknown, b: unknown, out: Change[]): void {
+  if (isObject(a) && isObject(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    for (const k of keys) walk(path ? `${path}.${k}` : k, a[k], b[k], out);
+    return;
+  }
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    for (let i = 0; i < a.length; i++) walk(`${path}[${i}]`, a[i], b[i], out);
+    return;
+  }
+  if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ path, from: a ?? null, to: b ?? null });
+}
+
+/** Turn a list of named items into an object keyed by name so `walk` can match them. */
+const byName = <T extends { name: string }>(items: readonly T[] | undefined): Record<string, unknown> =>
+  Object.fromEntries((items ?? []).map(({ name, ...rest }) => [name, rest]));
+
+export function diffManifests(from: Manifest, to: Manifest): Change[] {
+  const out: Change[] = [];
+  const { tools: toolsA, ...restA } = from;
+  const { tools: toolsB, ...restB } = to;
+  walk("", restA, restB, out);
+  const a = byName(toolsA);
+  const b = byName(toolsB);
+  for (const name of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+    walk(`tools[${name}]`, a[name], b[name], out);
+  }
+  return out.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+}

@@ -1,0 +1,94 @@
+/**
+ * What a release serves in a lane (CONTRACT §1.2): the effective tool set, the approval set, the workflow, and
+ * the context handed to the upstream. It depends only on the release and the lane, so it is computed once per
+ * (release, lane) and reused by every request until the snapshot or the lane changes.
+ */
+import type { Manifest, Mode, Tool, UserFallback, Workflow } from "../release/schema";
+import type { Lane } from "./lane";
+
+export interface Served {
+  mode: Mode;
+  tools: readonly Tool[];
+  approval: readonly string[];
+  workflowName: string;
+  workflow: Workflow;
+  userFallback: UserFallback | null;
+  overrideIds: readonly string[];
+  /** Why the result differs from the release as written; empty when it does not. */
+  notes: readonly string[];
+  /** Header values, ready to copy onto every request in this lane. */
+  headers: {
+    tools: string;
+    approval: string;
+    context: string;
+  };
+}
+
+export function effectiveTools(manifest: Manifest, lane: Lane): Tool[] {
+  if (lane.mode === "off") return [];
+  return manifest.tools.filter(
+    (t) =>
+      (lane.toolScope === null || lane.toolScope.has(t.name)) &&
+      !lane.disableTools.has(t.name) &&
+      (lane.mode !== "draft-only" || t.risk === "read"),
+  );
+}
+
+export function approvalSet(manifest: Manifest, tools: readonly Tool[], lane: Lane): string[] {
+  const required = new Set(manifest.approval?.require ?? []);
+  return tools
+    .filter((t) => t.approval === "always" || required.has(t.risk) || lane.forceApproval.has(t.risk))
+    .map((t) => t.name);
+}
+
+export function serve(manifest: Manifest, digest: string, lane: Lane): Served {
+  const tools = effectiveTools(manifest, lane);
+  const approval = approvalSet(manifest, tools, lane);
+  const notes: string[] = [];
+  let workflowName = "default";
+  if (lane.workflow !== null) {
+    if (manifest.workflows[lane.workflow.name] !== undefined) workflowName = lane.workflow.name;
+    else
+      notes.push(
+        `override ${lane.workflow.override} asks for workflow ${lane.workflow.name}, which this release does not declare`,
+      );
+  }
+  const workflow = manifest.workflows[workflowName] as Workflow;
+  const removed = manifest.tools.length - tools.length;
+  if (removed > 0) notes.push(`${removed} of ${manifest.tools.length} tools withheld by the lane`);
+  const context = {
+    agent: manifest.agent,
+    release: manifest.version,
+    digest,
+    mode: lane.mode,
+    instructions: manifest.instructions,
+    model: manifest.model,
+    tools: tools.map((t) => ({ name: t.name, risk: t.risk, approval: approval.includes(t.name) })),
+    approval,
+    workflow: workflowName,
+    retrieval: manifest.retrieval ?? null,
+    metadata: manifest.metadata ?? null,
+  };
+  return {
+    mode: lane.mode,
+    tools,
+    approval,
+    workflowName,
+    workflow,
+    userFallback: manifest.rollout?.userFallback ?? null,
+    overrideIds: lane.overrideIds,
+    notes,
+    headers: {
+      tools: tools.map((t) => t.name).join(","),
+      approval: approval.join(","),
+      context: base64url(JSON.stringify(context)),
+    },
+  };
+}
+
+export function base64url(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}

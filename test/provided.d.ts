@@ -1,0 +1,8 @@
+/** Values the global setup (Node) hands to the tests (workerd) through vitest's provide/inject. */
+export {};
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    upstream: string;
+  }
+}

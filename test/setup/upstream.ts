@@ -1,0 +1,50 @@
+/**
+ * A real HTTP upstream for the integration tests, run in Node on 127.0.0.1. It echoes what it received as JSON,
+ * and has a few paths that misbehave on purpose: slow, failing, streaming, resetting the connection.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://upstream");
+  const p = url.pathname;
+  if (p.endsWith("/slow")) {
+    const ms = Number(url.searchParams.get("ms") ?? "2000");
+    await new Promise((r) => setTimeout(r, ms));
+  }
+  if (p.endsWith("/reset")) {
+    req.socket.destroy();
+    return;
+  }
+  if (p.endsWith("/stream")) {
+    res.writeHead(200, { "content-type": "text/plain" });
+    for (let i = 0; i < 5; i++) {
+      res.write(`chunk ${i}\n`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    res.end();
+    return;
+  }
+  const status = /\/status\/(\d{3})$/.exec(p);
+  const body = await readBody(req);
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  const failure = url.searchParams.get("failure");
+  if (failure) headers["x-agent-failure-class"] = failure;
+  res.writeHead(status ? Number(status[1]) : 200, headers);
+  res.end(JSON.stringify({ method: req.method, path: p, query: url.search, headers: req.headers, body }));
+}
+
+export async function startUpstream(port = 0): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return { url: `http://127.0.0.1:${address.port}`, server };
+}
