@@ -1,12 +1,23 @@
+import { createHash } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+
+/** One test token per role; the tests send `<role>-token`. Only hashes reach the Worker, as in production. */
+const sha256 = (t: string) => createHash("sha256").update(t).digest("hex");
+const ADMIN_TOKENS = JSON.stringify(
+  ["viewer", "operator", "releaser", "admin"].map((role) => ({
+    name: `${role}@test`,
+    role,
+    sha256: sha256(`${role}-token`),
+  })),
+);
 
 export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { REFRESH_INTERVAL_MS: "0" },
+        bindings: { REFRESH_INTERVAL_MS: "0", ADMIN_TOKENS },
       },
     }),
   ],

@@ -2,6 +2,7 @@
  * The error kinds of the gateway and the one place they become HTTP responses.
  * Every gateway error is JSON: { error: { code, message, details? } } (CONTRACT §2.1).
  */
+import { HTTPException } from "hono/http-exception";
 
 export class HttpError extends Error {
   constructor(
@@ -32,6 +33,14 @@ export function errorResponse(
 /** Turns anything thrown into a JSON response; unexpected errors are logged and become 500. */
 export function toResponse(err: unknown): Response {
   if (err instanceof HttpError) return errorResponse(err.status, err.code, err.message, err.details, err.headers);
+  // Hono's own client errors (malformed JSON body, body too large) keep their 4xx status.
+  if (err instanceof HTTPException && err.status < 500) {
+    return errorResponse(
+      err.status,
+      err.status === 413 ? "body_too_large" : "bad_request",
+      err.message || "bad request",
+    );
+  }
   console.error(JSON.stringify({ msg: "unhandled error", error: String(err), stack: (err as Error)?.stack }));
   return errorResponse(500, "internal_error", "the gateway failed unexpectedly; see its logs");
 }

@@ -3,6 +3,7 @@
  * and exports the control-plane Durable Object.
  */
 import { Hono } from "hono";
+import { admin } from "./admin/app";
 import type { AppEnv } from "./env";
 import { errorResponse, toResponse } from "./errors";
 import { agents } from "./gateway/agents";
@@ -11,6 +12,7 @@ import { health } from "./gateway/health";
 const app = new Hono<AppEnv>();
 app.route("/", health);
 app.route("/", agents);
+app.route("/", admin);
 app.notFound(() => errorResponse(404, "not_found", "no such route"));
 app.onError((err) => toResponse(err));
 

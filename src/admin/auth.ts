@@ -1,0 +1,66 @@
+/**
+ * Admin authentication (CONTRACT §4.1): `authorization: Bearer <token>`, checked against the `ADMIN_TOKENS`
+ * secret, which holds only SHA-256 hashes. Every entry is compared, in constant time, whatever matches first,
+ * so the answer time says nothing about which token or how much of it was right. Tokens are never logged.
+ */
+import type { MiddlewareHandler } from "hono";
+import { z } from "zod";
+import { type Actor, Role } from "../control/roles";
+import type { Bindings } from "../env";
+import { HttpError } from "../errors";
+import { sha256Hex } from "../release/digest";
+
+const TokenEntry = z.strictObject({
+  name: z.string().min(1).max(256),
+  role: Role,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "hex SHA-256 of the token"),
+});
+const TokenList = z.array(TokenEntry);
+type TokenEntry = z.infer<typeof TokenEntry>;
+
+let parsed: { raw: string; entries: TokenEntry[] } | null = null;
+
+function tokens(env: Bindings): TokenEntry[] {
+  const raw = env.ADMIN_TOKENS ?? "";
+  if (parsed?.raw === raw) return parsed.entries;
+  let entries: TokenEntry[] = [];
+  try {
+    const result = TokenList.safeParse(JSON.parse(raw));
+    if (result.success) entries = result.data;
+    else console.error(JSON.stringify({ msg: "ADMIN_TOKENS is invalid; no admin token is accepted" }));
+  } catch {
+    if (raw !== "") console.error(JSON.stringify({ msg: "ADMIN_TOKENS is not JSON; no admin token is accepted" }));
+  }
+  parsed = { raw, entries };
+  return entries;
+}
+
+/** Equal-length hex strings compared without an early exit. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+export async function authenticate(env: Bindings, header: string | undefined): Promise<Actor | null> {
+  const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header ?? "");
+  if (!match) return null;
+  const hash = await sha256Hex(match[1] as string);
+  let found: TokenEntry | null = null;
+  for (const entry of tokens(env)) if (constantTimeEqual(hash, entry.sha256) && found === null) found = entry;
+  return found === null ? null : { name: found.name, role: found.role };
+}
+
+export type AdminEnv = { Bindings: Bindings; Variables: { actor: Actor } };
+
+export const requireToken: MiddlewareHandler<AdminEnv> = async (c, next) => {
+  const actor = await authenticate(c.env, c.req.header("authorization"));
+  if (actor === null) {
+    throw new HttpError(401, "unauthorized", "a valid admin token is required", undefined, {
+      "www-authenticate": 'Bearer realm="switchyard-admin"',
+    });
+  }
+  c.set("actor", actor);
+  await next();
+};

@@ -1,0 +1,144 @@
+/** Read-only admin routes (role `viewer` and up): state, releases, diff, audit, explain. */
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import { HttpError } from "../errors";
+import { diffManifests } from "../release/diff";
+import { AgentId, Version } from "../release/schema";
+import { decide } from "../routing/decide";
+import { describeOutcome } from "../routing/explain";
+import { indexSnapshot } from "../routing/snapshot";
+import type { AdminEnv } from "./auth";
+import { control, etag } from "./respond";
+
+const ok = (description: string) => ({ 200: { description } });
+const AgentParam = z.object({ agent: AgentId });
+const ReleaseParam = z.object({ agent: AgentId, version: Version });
+
+export function registerReads(app: OpenAPIHono<AdminEnv>): void {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/admin/v1/state",
+      summary: "Pointers of every agent and the overrides in force",
+      responses: ok("the state, with ETag"),
+    }),
+    async (c) => {
+      const s = await control(c.env).current();
+      return c.json(
+        { revision: s.revision, publishedRevision: s.publishedRevision, agents: s.agents, overrides: s.overrides },
+        200,
+        { etag: etag(s.revision) },
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/admin/v1/agents/{agent}/releases",
+      summary: "The stored releases of an agent",
+      request: { params: AgentParam },
+      responses: ok("releases, oldest first"),
+    }),
+    async (c) => {
+      const { agent } = c.req.valid("param");
+      const releases = await control(c.env).releases(agent);
+      if (releases === null) throw new HttpError(404, "unknown_agent", `no agent ${agent}`);
+      return c.json({ releases }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/admin/v1/agents/{agent}/releases/{version}",
+      summary: "One release with its manifest and digest",
+      request: { params: ReleaseParam },
+      responses: ok("the release"),
+    }),
+    async (c) => {
+      const { agent, version } = c.req.valid("param");
+      const r = await control(c.env).release(agent, version);
+      if (r === null) throw new HttpError(404, "unknown_release", `no release ${agent}@${version}`);
+      return c.json({ manifest: r.manifest, digest: r.digest, createdAt: r.createdAt, createdBy: r.createdBy }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/admin/v1/agents/{agent}/diff",
+      summary: "Every changed field between two releases; tools and workflows matched by name",
+      request: { params: AgentParam, query: z.object({ from: Version, to: Version }) },
+      responses: ok("{ changes: [{ path, from, to }] }"),
+    }),
+    async (c) => {
+      const { agent } = c.req.valid("param");
+      const { from, to } = c.req.valid("query");
+      const stub = control(c.env);
+      const [a, b] = await Promise.all([stub.release(agent, from), stub.release(agent, to)]);
+      if (a === null) throw new HttpError(404, "unknown_release", `no release ${agent}@${from}`);
+      if (b === null) throw new HttpError(404, "unknown_release", `no release ${agent}@${to}`);
+      return c.json(
+        {
+          from: { version: from, digest: a.digest },
+          to: { version: to, digest: b.digest },
+          changes: diffManifests(a.manifest, b.manifest),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/admin/v1/audit",
+      summary: "The audit log, newest first; page with ?before=<seq>",
+      request: {
+        query: z.object({
+          agent: AgentId.optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(50),
+          before: z.coerce.number().int().min(1).optional(),
+        }),
+      },
+      responses: ok("{ entries, next }"),
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const entries = await control(c.env).audit({
+        limit: q.limit,
+        ...(q.agent ? { agent: q.agent } : {}),
+        ...(q.before ? { before: q.before } : {}),
+      });
+      const last = entries.at(-1);
+      return c.json({ entries, next: entries.length === q.limit && last ? last.seq : null }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/admin/v1/explain",
+      summary: "The decision a request with this key and pin would get now, with every step's reason",
+      request: {
+        query: z.object({
+          agent: AgentId,
+          key: z.string().max(512).optional(),
+          release: z.string().max(128).optional(),
+        }),
+      },
+      responses: ok("the decision value the data plane uses"),
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      const snapshot = await control(c.env).snapshot();
+      const outcome = decide(
+        indexSnapshot(snapshot),
+        { agent: q.agent, key: q.key || null, pin: q.release ?? null },
+        Date.now(),
+      );
+      return c.json({ revision: snapshot.revision, ...describeOutcome(outcome) }, 200);
+    },
+  );
+}

@@ -1,0 +1,163 @@
+/**
+ * Mutating admin routes. Each validates its body, hands one command to the control plane and answers with the
+ * new revision and ETag. Which role a command needs is decided by the control core (control/apply.ts).
+ */
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { z } from "zod";
+import { CanaryBody, OverrideBody, PromoteBody, RollbackBody } from "../control/commands";
+import { HttpError } from "../errors";
+import { AgentId, Manifest, Version } from "../release/schema";
+import { OverrideId } from "../routing/override";
+import type { AdminEnv } from "./auth";
+import { control, deleteReason, ifMatch, mutationResponse } from "./respond";
+
+const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
+const responses = {
+  200: { description: "applied (or nothing to change); body has revision, changed, published; ETag" },
+  400: { description: "invalid input, with field-level problems; nothing changed" },
+  403: { description: "role too low" },
+  404: { description: "unknown agent, release or override" },
+  412: { description: "If-Match names another revision; nothing changed" },
+};
+const AgentParam = z.object({ agent: AgentId });
+const ReasonOptional = z.object({ reason: z.string().optional() });
+const mutationBody = { content: { "application/json": { schema: ReasonOptional } }, required: false };
+
+export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: "/admin/v1/agents/{agent}/releases/{version}",
+      summary: "Store an immutable release (201; the same content again: 200; other content: 409)",
+      request: { params: z.object({ agent: AgentId, version: Version }), body: json(Manifest) },
+      responses: {
+        ...responses,
+        201: { description: "stored; { digest }" },
+        409: { description: "other content under this version" },
+      },
+    }),
+    async (c) => {
+      const { agent, version } = c.req.valid("param");
+      const manifest = c.req.valid("json");
+      if (manifest.agent !== agent || manifest.version !== version) {
+        throw new HttpError(400, "invalid_request", "the manifest's agent and version must match the path", {
+          problems: [{ path: manifest.agent !== agent ? "agent" : "version", message: "does not match the path" }],
+        });
+      }
+      const out = await control(c.env).mutate(
+        { kind: "release.put", agent, version, manifest },
+        c.var.actor,
+        ifMatch(c),
+      );
+      return mutationResponse(c, out, true);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/admin/v1/agents/{agent}/promote",
+      summary: "Make a ready release active; its rollout.fallback becomes the fallback",
+      request: { params: AgentParam, body: json(PromoteBody) },
+      responses: { ...responses, 422: { description: "not_ready, with the missing answers" } },
+    }),
+    async (c) => {
+      const { agent } = c.req.valid("param");
+      const b = c.req.valid("json");
+      return mutationResponse(
+        c,
+        await control(c.env).mutate({ kind: "promote", agent, ...b }, c.var.actor, ifMatch(c)),
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/admin/v1/agents/{agent}/canary",
+      summary: "Start, raise (releaser) or lower (operator) a sticky canary",
+      request: { params: AgentParam, body: json(CanaryBody) },
+      responses: { ...responses, 422: { description: "not_ready" } },
+    }),
+    async (c) => {
+      const { agent } = c.req.valid("param");
+      const b = c.req.valid("json");
+      return mutationResponse(
+        c,
+        await control(c.env).mutate({ kind: "canary.set", agent, ...b }, c.var.actor, ifMatch(c)),
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/admin/v1/agents/{agent}/canary",
+      summary: "Clear the canary: instant revert",
+      request: { params: AgentParam, body: mutationBody, query: ReasonOptional },
+      responses,
+    }),
+    async (c) => {
+      const { agent } = c.req.valid("param");
+      const reason = await deleteReason(c);
+      return mutationResponse(
+        c,
+        await control(c.env).mutate({ kind: "canary.abort", agent, reason }, c.var.actor, ifMatch(c)),
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/admin/v1/agents/{agent}/rollback",
+      summary: 'active := to or fallback ("off" serves the user fallback); canary cleared',
+      request: { params: AgentParam, body: json(RollbackBody) },
+      responses,
+    }),
+    async (c) => {
+      const { agent } = c.req.valid("param");
+      const b = c.req.valid("json");
+      return mutationResponse(
+        c,
+        await control(c.env).mutate({ kind: "rollback", agent, ...b }, c.var.actor, ifMatch(c)),
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/admin/v1/overrides",
+      summary: "Lay a restriction (a safer lane) over a scope",
+      request: { body: json(OverrideBody) },
+      responses: { ...responses, 201: { description: "{ id, expiresAt }" } },
+    }),
+    async (c) => {
+      const b = c.req.valid("json");
+      return mutationResponse(
+        c,
+        await control(c.env).mutate({ kind: "override.add", ...b }, c.var.actor, ifMatch(c)),
+        true,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/admin/v1/overrides/{id}",
+      summary: "Remove an override (releaser: it loosens the lane)",
+      request: { params: z.object({ id: OverrideId }), body: mutationBody, query: ReasonOptional },
+      responses,
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const reason = await deleteReason(c);
+      return mutationResponse(
+        c,
+        await control(c.env).mutate({ kind: "override.remove", id, reason }, c.var.actor, ifMatch(c)),
+      );
+    },
+  );
+}

@@ -1,0 +1,66 @@
+/** The control plane's view of the world, as the pure `apply` sees it. */
+import type { Manifest } from "../release/schema";
+import type { Override } from "../routing/override";
+import type { Pointers } from "../routing/snapshot";
+import type { Actor } from "./roles";
+
+export interface ControlState {
+  revision: number;
+  /** Every agent that has at least one stored release, with its pointers. */
+  agents: Readonly<Record<string, Pointers>>;
+  overrides: readonly Override[];
+}
+
+export interface StoredRelease {
+  manifest: Manifest;
+  digest: string;
+  createdAt: string;
+  createdBy: string;
+  /** Whether it has ever been the active release: an operator may roll back to such a release. */
+  everActive: boolean;
+}
+
+/** What apply may look at besides the state: the clock, who is acting, and the stored releases. */
+export interface World {
+  now: number;
+  actor: Actor;
+  release(agent: string, version: string): StoredRelease | null;
+}
+
+export type Effect =
+  | { kind: "release.insert"; agent: string; version: string; manifest: Manifest; digest: string }
+  | { kind: "release.activated"; agent: string; version: string }
+  | { kind: "pointers"; agent: string; pointers: Pointers }
+  | { kind: "override.insert"; override: Override }
+  | { kind: "override.delete"; id: string };
+
+export interface AuditDraft {
+  action: string;
+  agent: string | null;
+  reason: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface Refusal {
+  ok: false;
+  status: 403 | 404 | 409 | 412 | 422;
+  code: string;
+  message: string;
+  details?: unknown;
+}
+
+export interface Applied {
+  ok: true;
+  /** False for a command that changes nothing (same release content again, aborting no canary). */
+  changed: boolean;
+  state: ControlState;
+  audit: AuditDraft | null;
+  effects: Effect[];
+  /** Command-specific fields for the HTTP answer, e.g. { digest } or { id }. */
+  result: Record<string, unknown>;
+}
+
+export type Outcome = Applied | Refusal;
+
+export const NO_POINTERS: Pointers = { active: null, fallback: null, canary: null, offFrom: null };

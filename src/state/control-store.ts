@@ -1,0 +1,187 @@
+/**
+ * The control plane's SQLite tables inside its Durable Object (docs/storage.md). Synchronous by design:
+ * a mutation reads, decides and writes without yielding, so two mutations can never interleave.
+ */
+import type { ControlState, Effect, StoredRelease } from "../control/model";
+import type { Manifest } from "../release/schema";
+import type { Override } from "../routing/override";
+import type { Pointers } from "../routing/snapshot";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS releases (
+  agent TEXT NOT NULL, version TEXT NOT NULL, manifest TEXT NOT NULL, digest TEXT NOT NULL,
+  created_at TEXT NOT NULL, created_by TEXT NOT NULL, ever_active INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (agent, version));
+CREATE TABLE IF NOT EXISTS pointers (agent TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS overrides (id TEXT PRIMARY KEY, body TEXT NOT NULL, expires_at INTEGER);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
+  agent TEXT, reason TEXT NOT NULL, before TEXT, after TEXT, revision INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_by_agent ON audit (agent, seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+`;
+
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actor: string;
+  role: string;
+  action: string;
+  agent: string | null;
+  reason: string;
+  before: unknown;
+  after: unknown;
+  revision: number;
+}
+
+export interface ReleaseSummary {
+  version: string;
+  digest: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+type Row = Record<string, SqlStorageValue>;
+const json = (v: SqlStorageValue | undefined): unknown =>
+  v === null || v === undefined ? null : JSON.parse(String(v));
+
+export class ControlStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(SCHEMA);
+  }
+
+  load(): ControlState {
+    const agents: Record<string, Pointers> = {};
+    for (const r of this.sql.exec<Row>("SELECT agent, body FROM pointers"))
+      agents[String(r.agent)] = json(r.body) as Pointers;
+    const overrides = [...this.sql.exec<Row>("SELECT body FROM overrides ORDER BY rowid")].map(
+      (r) => json(r.body) as Override,
+    );
+    return { revision: this.meta("revision"), agents, overrides };
+  }
+
+  meta(key: string): number {
+    const row = [...this.sql.exec<Row>("SELECT value FROM meta WHERE key = ?", key)][0];
+    return row ? Number(row.value) : 0;
+  }
+
+  setMeta(key: string, value: number): void {
+    this.sql.exec(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
+  }
+
+  release(agent: string, version: string): StoredRelease | null {
+    const row = [...this.sql.exec<Row>("SELECT * FROM releases WHERE agent = ? AND version = ?", agent, version)][0];
+    if (!row) return null;
+    return {
+      manifest: json(row.manifest) as Manifest,
+      digest: String(row.digest),
+      createdAt: String(row.created_at),
+      createdBy: String(row.created_by),
+      everActive: Number(row.ever_active) === 1,
+    };
+  }
+
+  releases(agent: string): ReleaseSummary[] {
+    return [
+      ...this.sql.exec<Row>(
+        "SELECT version, digest, created_at, created_by FROM releases WHERE agent = ? ORDER BY created_at, rowid",
+        agent,
+      ),
+    ].map((r) => ({
+      version: String(r.version),
+      digest: String(r.digest),
+      createdAt: String(r.created_at),
+      createdBy: String(r.created_by),
+    }));
+  }
+
+  /** Writes a mutation's effects, its audit entry and the new revision. Call inside one transaction. */
+  commit(effects: readonly Effect[], audit: Omit<AuditEntry, "seq">, actorName: string, at: string): number {
+    for (const e of effects) {
+      switch (e.kind) {
+        case "release.insert":
+          this.sql.exec(
+            "INSERT INTO releases (agent, version, manifest, digest, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+            e.agent,
+            e.version,
+            JSON.stringify(e.manifest),
+            e.digest,
+            at,
+            actorName,
+          );
+          break;
+        case "release.activated":
+          this.sql.exec("UPDATE releases SET ever_active = 1 WHERE agent = ? AND version = ?", e.agent, e.version);
+          break;
+        case "pointers":
+          this.sql.exec(
+            "INSERT INTO pointers (agent, body) VALUES (?, ?) ON CONFLICT(agent) DO UPDATE SET body = excluded.body",
+            e.agent,
+            JSON.stringify(e.pointers),
+          );
+          break;
+        case "override.insert":
+          this.sql.exec(
+            "INSERT INTO overrides (id, body, expires_at) VALUES (?, ?, ?)",
+            e.override.id,
+            JSON.stringify(e.override),
+            e.override.expiresAt === undefined ? null : Date.parse(e.override.expiresAt),
+          );
+          break;
+        case "override.delete":
+          this.sql.exec("DELETE FROM overrides WHERE id = ?", e.id);
+          break;
+      }
+    }
+    const cursor = this.sql.exec<Row>(
+      "INSERT INTO audit (at, actor, role, action, agent, reason, before, after, revision) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+      audit.at,
+      audit.actor,
+      audit.role,
+      audit.action,
+      audit.agent,
+      audit.reason,
+      JSON.stringify(audit.before ?? null),
+      JSON.stringify(audit.after ?? null),
+      audit.revision,
+    );
+    this.setMeta("revision", audit.revision);
+    return Number(cursor.one().seq);
+  }
+
+  audit(query: { agent?: string; limit: number; before?: number }): AuditEntry[] {
+    const where: string[] = [];
+    const args: SqlStorageValue[] = [];
+    if (query.agent !== undefined) {
+      where.push("agent = ?");
+      args.push(query.agent);
+    }
+    if (query.before !== undefined) {
+      where.push("seq < ?");
+      args.push(query.before);
+    }
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
+    return [...this.sql.exec<Row>(sql, ...args, query.limit)].map((r) => ({
+      seq: Number(r.seq),
+      at: String(r.at),
+      actor: String(r.actor),
+      role: String(r.role),
+      action: String(r.action),
+      agent: r.agent === null ? null : String(r.agent),
+      reason: String(r.reason),
+      before: json(r.before),
+      after: json(r.after),
+      revision: Number(r.revision),
+    }));
+  }
+
+  /** The earliest expiry among stored overrides, in ms, or null. */
+  nextExpiry(): number | null {
+    const row = this.sql.exec<Row>("SELECT MIN(expires_at) AS t FROM overrides").one();
+    return row.t === null ? null : Number(row.t);
+  }
+}
