@@ -10,6 +10,8 @@ export interface Bindings {
   ADMIN_TOKENS?: string;
   /** How often an isolate re-reads the published state, in ms (default 1000). */
   REFRESH_INTERVAL_MS?: string;
+  /** "control" (default): ask the control plane for fresh state, KV as fallback. "kv": KV only. */
+  FRESHNESS?: string;
 }
 
 export interface AppEnv {

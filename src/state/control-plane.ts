@@ -54,6 +54,7 @@ export class ControlPlane extends DurableObject<Bindings> {
   private lastPublishAt = 0;
   private failures = 0;
   private snapshotMemo: Snapshot | null = null;
+  private textMemo: { revision: number; text: string } | null = null;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -128,7 +129,7 @@ export class ControlPlane extends DurableObject<Bindings> {
     const revision = snapshot.revision;
     try {
       const key = snapshotKey(revision);
-      await this.kv.put(key, JSON.stringify(snapshot), { expirationTtl: SNAPSHOT_TTL_SECONDS });
+      await this.kv.put(key, this.snapshotText().text, { expirationTtl: SNAPSHOT_TTL_SECONDS });
       await this.kv.put(HEAD_KEY, JSON.stringify({ revision, key, publishedAt: snapshot.publishedAt }));
       this.lastPublishAt = Date.now();
       this.failures = 0;
@@ -155,6 +156,15 @@ export class ControlPlane extends DurableObject<Bindings> {
       this.snapshotMemo = buildSnapshot(this.state, (a, v) => this.store.release(a, v), Date.now());
     }
     return this.snapshotMemo;
+  }
+
+  /** The current snapshot as JSON text, serialized once per revision (the freshness path's payload). */
+  snapshotText(): { revision: number; text: string } {
+    const snapshot = this.snapshot();
+    if (this.textMemo?.revision !== snapshot.revision) {
+      this.textMemo = { revision: snapshot.revision, text: JSON.stringify(snapshot) };
+    }
+    return this.textMemo;
   }
 
   head(): { revision: number; publishedRevision: number } {

@@ -3,29 +3,37 @@
  * exactly the lifetime the last-known-good state must have.
  */
 import type { Bindings } from "../env";
-import { HEAD_KEY } from "./kv-layout";
-import { SnapshotCache } from "./snapshot-cache";
+import { controlSource } from "./control-source";
+import { kvSource } from "./kv-source";
+import { SnapshotCache, type SnapshotSource } from "./snapshot-cache";
 
 const DEFAULT_INTERVAL_MS = 1000;
-const HEAD_CACHE_TTL_SECONDS = 30; // KV's minimum edge cache time for reads
+/** A control plane slower than this is skipped for KV on that refresh. */
+const CONTROL_TIMEOUT_MS = 750;
 
 let cache: SnapshotCache | null = null;
 
 export function intervalFrom(env: Bindings): number {
   const n = Number(env.REFRESH_INTERVAL_MS);
-  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_INTERVAL_MS;
+  return env.REFRESH_INTERVAL_MS !== undefined && Number.isFinite(n) && n >= 0 ? n : DEFAULT_INTERVAL_MS;
+}
+
+/** `FRESHNESS = "kv"` turns the control-plane path off: KV only, with KV's propagation time. */
+export function sourcesFrom(env: Bindings, intervalMs: number): SnapshotSource[] {
+  const kv = kvSource(env.STATE);
+  if (env.FRESHNESS === "kv") return [kv];
+  const edgeCache = typeof caches !== "undefined" ? caches.default : null;
+  return [controlSource({ namespace: env.CONTROL, cache: edgeCache, intervalMs, now: Date.now }), kv];
 }
 
 export function snapshotCache(env: Bindings): SnapshotCache {
   if (cache === null) {
-    const kv = env.STATE;
+    const intervalMs = intervalFrom(env);
     cache = new SnapshotCache({
-      source: {
-        readHead: () => kv.get(HEAD_KEY, { type: "text", cacheTtl: HEAD_CACHE_TTL_SECONDS }),
-        readSnapshot: (key) => kv.get(key, { type: "text" }),
-      },
+      sources: sourcesFrom(env, intervalMs),
       now: Date.now,
-      intervalMs: intervalFrom(env),
+      intervalMs,
+      sourceTimeoutMs: CONTROL_TIMEOUT_MS,
     });
   }
   return cache;

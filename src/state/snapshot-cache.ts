@@ -1,26 +1,37 @@
 /**
  * The isolate's copy of the published state, with last-known-good semantics (CONTRACT §3).
  *
- * - A warm isolate never reads the store on a request's critical path: when the copy is older than the
- *   refresh interval, a refresh is started in the background (single-flight) and the request is served now.
+ * - A warm isolate never reads a store on a request's critical path: when its copy is older than the refresh
+ *   interval, a refresh starts in the background (single-flight) and the request is served now.
  * - A cold isolate must wait for its first read; if that fails it answers 503 `config_unavailable`.
- * - A read that fails, or returns something invalid, keeps the last-known-good and marks it stale. A snapshot
- *   is validated and indexed once per revision; an older revision never replaces a newer one.
+ * - An isolate whose copy has not been confirmed for a long time (idle) lets the request wait for the refresh,
+ *   but never longer than `idleWaitMs`: after a quiet spell the first request should not meet a release that
+ *   was rolled back minutes ago, and a slow store must not stall it either.
+ * - Sources are asked in order (the control plane first, KV as the fallback, see docs/propagation.md). A read
+ *   that fails everywhere keeps the last-known-good and marks it stale. A snapshot is validated and indexed
+ *   once per revision; an older revision never replaces a newer one, whichever source offers it.
  */
 import { indexSnapshot, Snapshot, type SnapshotIndex } from "../routing/snapshot";
-import { Head } from "./kv-layout";
 
 export interface SnapshotSource {
-  /** The raw `head` value, or null when absent. */
-  readHead(): Promise<string | null>;
-  /** The raw snapshot value under `key`, or null when absent. */
-  readSnapshot(key: string): Promise<string | null>;
+  readonly name: string;
+  /** The newest revision this source knows. Cheap; throws when the source cannot answer. */
+  revision(): Promise<number>;
+  /** The snapshot at `revision` as raw JSON text. Throws when it cannot be read. */
+  snapshot(revision: number): Promise<string>;
 }
 
 export interface CacheOptions {
-  source: SnapshotSource;
+  sources: readonly SnapshotSource[];
   now: () => number;
   intervalMs: number;
+  /** How long one source may take before the next is tried. */
+  sourceTimeoutMs?: number;
+  /** A copy unconfirmed for this long makes the next request wait (bounded) for the refresh. */
+  idleAfterMs?: number;
+  idleWaitMs?: number;
+  /** Timers, injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface CachedState {
@@ -33,22 +44,30 @@ export interface CacheHealth {
   /** Milliseconds since the held revision was last confirmed current by a successful read. */
   ageMs: number | null;
   stale: boolean;
+  /** The source that last answered, e.g. "control" or "kv". */
+  source: string | null;
   lastError: string | null;
+  /** Errors of sources that were skipped on the last refresh (e.g. the control plane unreachable, KV used). */
+  degraded: string | null;
   lastAttemptAgoMs: number | null;
 }
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class SnapshotCache {
   private index: SnapshotIndex | null = null;
   private confirmedAt = 0;
   private lastAttempt = Number.NEGATIVE_INFINITY;
   private lastError: string | null = null;
+  private degraded: string | null = null;
+  private source: string | null = null;
   private inflight: Promise<void> | null = null;
 
   constructor(private readonly opts: CacheOptions) {}
 
   /**
    * The state to serve this request with. `background` receives the refresh promise when one is started for
-   * a warm isolate (pass `ctx.waitUntil`), so the request itself never waits on the store.
+   * a warm isolate (pass `ctx.waitUntil`), so the request itself does not wait on a store.
    */
   async get(background: (p: Promise<unknown>) => void): Promise<CachedState | null> {
     const now = this.opts.now();
@@ -58,11 +77,18 @@ export class SnapshotCache {
       await this.refresh();
       return this.index === null ? null : { index: this.index, stale: this.lastError !== null };
     }
-    if (this.inflight === null && now - this.lastAttempt >= this.opts.intervalMs) background(this.refresh());
+    if (this.inflight === null && now - this.lastAttempt >= this.opts.intervalMs) {
+      const refresh = this.refresh();
+      background(refresh);
+      const idleAfter = this.opts.idleAfterMs ?? Math.max(5 * this.opts.intervalMs, 5000);
+      if (now - this.confirmedAt > idleAfter) {
+        await Promise.race([refresh, (this.opts.sleep ?? defaultSleep)(this.opts.idleWaitMs ?? 250)]);
+      }
+    }
     return { index: this.index, stale: this.lastError !== null };
   }
 
-  /** Reads the store once (shared by concurrent callers). Never throws. */
+  /** Reads the sources once (shared by concurrent callers). Never throws. */
   refresh(): Promise<void> {
     if (this.inflight === null) {
       this.lastAttempt = this.opts.now();
@@ -83,7 +109,7 @@ export class SnapshotCache {
     return this.inflight;
   }
 
-  /** Installs a snapshot obtained elsewhere (e.g. from the control plane); ignored if not newer. */
+  /** Installs a validated snapshot; ignored unless newer than the one held. */
   offer(snapshot: Snapshot): boolean {
     if (this.index !== null && snapshot.revision <= this.index.revision) return false;
     this.index = indexSnapshot(snapshot);
@@ -96,31 +122,54 @@ export class SnapshotCache {
       revision: this.index?.revision ?? null,
       ageMs: this.index === null ? null : now - this.confirmedAt,
       stale: this.lastError !== null,
+      source: this.source,
       lastError: this.lastError,
+      degraded: this.degraded,
       lastAttemptAgoMs: Number.isFinite(this.lastAttempt) ? now - this.lastAttempt : null,
     };
   }
 
   private async load(): Promise<void> {
-    const rawHead = await this.opts.source.readHead();
-    if (rawHead === null) throw new Error("no published state in the store (head missing)");
-    const head = Head.safeParse(parseJson(rawHead, "head"));
-    if (!head.success) throw new Error("head is invalid");
-    if (this.index !== null && head.data.revision <= this.index.revision) return; // nothing newer
-    const raw = await this.opts.source.readSnapshot(head.data.key);
-    if (raw === null) throw new Error(`snapshot ${head.data.key} named by head is missing`);
-    const parsed = Snapshot.safeParse(parseJson(raw, head.data.key));
-    if (!parsed.success) throw new Error(`snapshot ${head.data.key} is invalid: ${parsed.error.issues[0]?.message}`);
-    if (parsed.data.revision !== head.data.revision)
-      throw new Error(`snapshot ${head.data.key} holds another revision`);
+    const skipped: string[] = [];
+    for (const source of this.opts.sources) {
+      try {
+        await this.loadFrom(source);
+        this.source = source.name;
+        this.degraded = skipped.length > 0 ? skipped.join("; ") : null;
+        return;
+      } catch (err) {
+        skipped.push(`${source.name}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    this.degraded = null;
+    throw new Error(skipped.join("; ") || "no state source is configured");
+  }
+
+  private async loadFrom(source: SnapshotSource): Promise<void> {
+    const revision = await this.timed(source.revision(), `${source.name} revision`);
+    if (this.index !== null && revision <= this.index.revision) return; // nothing newer here
+    const raw = await this.timed(source.snapshot(revision), `${source.name} snapshot`);
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new Error(`snapshot ${revision} is not JSON`);
+    }
+    const parsed = Snapshot.safeParse(json);
+    if (!parsed.success) throw new Error(`snapshot ${revision} is invalid: ${parsed.error.issues[0]?.message}`);
+    if (parsed.data.revision < revision) throw new Error(`snapshot ${revision} holds revision ${parsed.data.revision}`);
     this.offer(parsed.data);
   }
-}
 
-function parseJson(raw: string, what: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new Error(`${what} is not JSON`);
+  private timed<T>(p: Promise<T>, what: string): Promise<T> {
+    const ms = this.opts.sourceTimeoutMs;
+    if (ms === undefined) return p;
+    const sleep = this.opts.sleep ?? defaultSleep;
+    return Promise.race([
+      p,
+      sleep(ms).then(() => {
+        throw new Error(`${what} took longer than ${ms} ms`);
+      }),
+    ]);
   }
 }
