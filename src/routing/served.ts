@@ -24,6 +24,12 @@ export interface Served {
   };
 }
 
+/**
+ * Request headers are limited in size on Cloudflare's network, so the context header leaves out a system prompt
+ * that would make it larger than this; the context then says so, and the upstream can fetch the release.
+ */
+export const MAX_CONTEXT_HEADER_BYTES = 32 * 1024;
+
 export function effectiveTools(manifest: Manifest, lane: Lane): Tool[] {
   if (lane.mode === "off") return [];
   return manifest.tools.filter(
@@ -47,7 +53,8 @@ export function serve(manifest: Manifest, digest: string, lane: Lane): Served {
   const notes: string[] = [];
   let workflowName = "default";
   if (lane.workflow !== null) {
-    if (manifest.workflows[lane.workflow.name] !== undefined) workflowName = lane.workflow.name;
+    // Own keys only: a knob naming `toString` or `constructor` must not resolve to Object.prototype members.
+    if (Object.hasOwn(manifest.workflows, lane.workflow.name)) workflowName = lane.workflow.name;
     else
       notes.push(
         `override ${lane.workflow.override} asks for workflow ${lane.workflow.name}, which this release does not declare`,
@@ -81,9 +88,16 @@ export function serve(manifest: Manifest, digest: string, lane: Lane): Served {
     headers: {
       tools: tools.map((t) => t.name).join(","),
       approval: approval.join(","),
-      context: base64url(JSON.stringify(context)),
+      context: contextHeader(context),
     },
   };
+}
+
+function contextHeader(context: { instructions: Manifest["instructions"] } & Record<string, unknown>): string {
+  const full = base64url(JSON.stringify(context));
+  if (full.length <= MAX_CONTEXT_HEADER_BYTES) return full;
+  const instructions = { omitted: "too large for a header; read the release by digest from the admin API" };
+  return base64url(JSON.stringify({ ...context, instructions }));
 }
 
 export function base64url(text: string): string {

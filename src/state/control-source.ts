@@ -9,6 +9,13 @@
 import type { ControlPlane } from "./control-plane";
 import type { SnapshotSource } from "./snapshot-cache";
 
+/**
+ * How long a location's cached answer stands: half the interval, at most 500 ms. This caps the Durable
+ * Object's load at about two questions per location per second however many isolates a location runs, and
+ * adds at most this much to the propagation bound (docs/propagation.md).
+ */
+export const headShareMs = (intervalMs: number): number => Math.min(500, intervalMs / 2);
+
 const CACHE_ORIGIN = "https://switchyard-freshness.internal";
 const headUrl = `${CACHE_ORIGIN}/head`;
 const snapshotUrl = (revision: number) => `${CACHE_ORIGIN}/snapshot/${revision}`;
@@ -36,14 +43,14 @@ export function controlSource(opts: ControlSourceOptions): SnapshotSource {
         const hit = await cache.match(headUrl);
         if (hit) {
           const { revision, at } = (await hit.json()) as { revision: number; at: number };
-          if (opts.now() - at < opts.intervalMs) return revision;
+          if (opts.now() - at < headShareMs(opts.intervalMs)) return revision;
         }
       }
       const { revision } = await stub().head();
       // Revision 0 is a control plane that was never written to: it knows nothing, so let KV answer.
       if (revision === 0) throw new Error("the control plane holds no state yet");
       if (cache !== null) {
-        const ttl = Math.max(1, Math.ceil(opts.intervalMs / 1000));
+        const ttl = Math.max(1, Math.ceil(headShareMs(opts.intervalMs) / 1000)); // seconds: the API's granularity
         const body = JSON.stringify({ revision, at: opts.now() });
         await cache.put(headUrl, new Response(body, { headers: { "cache-control": `max-age=${ttl}` } }));
       }
