@@ -6,6 +6,7 @@
  * safer move (operator), raising it or starting a new one is riskier (releaser); rolling back to a release that
  * has served before is safer, "rolling back" to one that never served is a promote in disguise (releaser).
  */
+import { own } from "../release/own";
 import { readinessGaps } from "../release/readiness";
 import type { Pointers } from "../routing/snapshot";
 import type { Command } from "./commands";
@@ -43,7 +44,7 @@ function withPointers(
   next: Pointers,
   extra: Effect[] = [],
 ): Applied {
-  const before = state.agents[agent] ?? NO_POINTERS;
+  const before = own(state.agents, agent) ?? NO_POINTERS;
   return {
     ok: true,
     changed: true,
@@ -71,7 +72,7 @@ export function apply(state: ControlState, command: Command, world: World): Outc
   const role = world.actor.role;
   const need = (r: Role, what: string): Refusal | null => (atLeast(role, r) ? null : forbidden(r, what));
   const known = (agent: string): Refusal | null =>
-    state.agents[agent] === undefined ? refuse(404, "unknown_agent", `no agent ${agent}`) : null;
+    own(state.agents, agent) === undefined ? refuse(404, "unknown_agent", `no agent ${agent}`) : null;
 
   switch (command.kind) {
     case "release.put": {
@@ -84,7 +85,7 @@ export function apply(state: ControlState, command: Command, world: World): Outc
           digest: existing.digest,
         });
       }
-      const isNew = state.agents[command.agent] === undefined;
+      const isNew = own(state.agents, command.agent) === undefined;
       return {
         ok: true,
         changed: true,
@@ -118,7 +119,7 @@ export function apply(state: ControlState, command: Command, world: World): Outc
       const refused =
         need("releaser", "promote") ?? known(command.agent) ?? gate(world, command.agent, command.version);
       if (refused) return refused;
-      const p = state.agents[command.agent] as Pointers;
+      const p = own(state.agents, command.agent) as Pointers;
       const r = world.release(command.agent, command.version)!;
       const next: Pointers = {
         active: command.version,
@@ -134,7 +135,7 @@ export function apply(state: ControlState, command: Command, world: World): Outc
     case "canary.set": {
       const refused = known(command.agent) ?? gate(world, command.agent, command.version);
       if (refused) return refused;
-      const p = state.agents[command.agent] as Pointers;
+      const p = own(state.agents, command.agent) as Pointers;
       if (p.active === command.version) {
         return refuse(409, "already_active", `${command.version} is already the active release`);
       }
@@ -150,7 +151,7 @@ export function apply(state: ControlState, command: Command, world: World): Outc
     case "canary.abort": {
       const refused = need("operator", "aborting a canary") ?? known(command.agent);
       if (refused) return refused;
-      const p = state.agents[command.agent] as Pointers;
+      const p = own(state.agents, command.agent) as Pointers;
       if (p.canary === null) return unchanged(state);
       return withPointers(state, command.agent, command.kind, command.reason, { ...p, canary: null });
     }
@@ -158,7 +159,7 @@ export function apply(state: ControlState, command: Command, world: World): Outc
     case "rollback": {
       const refused = need("operator", "rollback") ?? known(command.agent);
       if (refused) return refused;
-      const p = state.agents[command.agent] as Pointers;
+      const p = own(state.agents, command.agent) as Pointers;
       const target = command.to ?? p.fallback;
       if (target === null) {
         return refuse(409, "no_fallback", `${command.agent} has no fallback; name one with "to"`);

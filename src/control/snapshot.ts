@@ -20,7 +20,7 @@ export function buildSnapshot(
       p.canary?.version ?? null,
     ];
     for (const v of named) {
-      if (v === null || releases[v] !== undefined) continue;
+      if (v === null || Object.hasOwn(releases, v)) continue;
       const r = release(agent, v);
       if (r !== null) releases[v] = { manifest: r.manifest, digest: r.digest };
     }

@@ -9,11 +9,13 @@ import { z } from "zod";
 
 export const AGENT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/; // no leading "_": "__proto__" would be dropped by JSON records
 
 export const AgentId = z.string().regex(AGENT_ID, "must match ^[a-z0-9][a-z0-9-]{0,62}$");
 export const Version = z.string().regex(VERSION, "must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
-export const ToolName = z.string().regex(NAME, "must be 1-64 characters of A-Z a-z 0-9 _ . : -");
+export const ToolName = z
+  .string()
+  .regex(NAME, "must be 1-64 characters of A-Z a-z 0-9 _ . : -, starting with a letter or digit");
 export const WorkflowName = ToolName;
 export const FailureClass = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, "must be 1-64 of a-z 0-9 _ . -");
 
@@ -94,7 +96,9 @@ export const Manifest = z
     instructions: z.strictObject({ system: z.string().max(200_000) }),
     model: Model,
     tools: z.array(Tool).max(256),
-    workflows: z.record(WorkflowName, Workflow).refine((w) => "default" in w, "must declare a `default` workflow"),
+    workflows: z
+      .record(WorkflowName, Workflow)
+      .refine((w) => Object.hasOwn(w, "default"), "must declare a `default` workflow"),
     approval: z.strictObject({ require: z.array(Risk) }).optional(),
     retrieval: JsonObject.optional(),
     rollout: Rollout.optional(),

@@ -178,7 +178,7 @@ export class ControlPlane extends DurableObject<Bindings> {
   }
 
   releases(agent: string): ReleaseSummary[] | null {
-    return this.state.agents[agent] === undefined ? null : this.store.releases(agent);
+    return !Object.hasOwn(this.state.agents, agent) ? null : this.store.releases(agent);
   }
 
   release(agent: string, version: string): StoredRelease | null {
