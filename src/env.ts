@@ -10,6 +10,10 @@ export interface Bindings {
   ADMIN_TOKENS?: string;
   /** How often an isolate re-reads the published state, in ms (default 1000). */
   REFRESH_INTERVAL_MS?: string;
+  /** When set, replaces the client's credentials on OpenAI model traffic (CONTRACT §2.2). A secret. */
+  OPENAI_API_KEY?: string;
+  /** When set, replaces the client's credentials on Anthropic model traffic (CONTRACT §2.2). A secret. */
+  ANTHROPIC_API_KEY?: string;
   /** "control" (default): ask the control plane for fresh state, KV as fallback. "kv": KV only. */
   FRESHNESS?: string;
 }

@@ -8,10 +8,12 @@ import type { AppEnv } from "./env";
 import { errorResponse, toResponse } from "./errors";
 import { agents } from "./gateway/agents";
 import { health } from "./gateway/health";
+import { models } from "./gateway/models";
 
 const app = new Hono<AppEnv>();
 app.route("/", health);
 app.route("/", agents);
+app.route("/", models);
 app.route("/", admin);
 app.notFound(() => errorResponse(404, "not_found", "no such route"));
 app.onError((err) => toResponse(err));

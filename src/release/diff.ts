@@ -16,7 +16,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 function walk(path: string, a: unknown, b: unknown, out: Change[]): void {
   if (isObject(a) && isObject(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-    for (const k of keys) walk(path ? `${path}.${k}` : k, a[k], b[k], out);
+    for (const k of keys) walk(path ? `${path}.${k}` : k, own(a, k), own(b, k), out);
     return;
   }
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
@@ -25,6 +25,9 @@ function walk(path: string, a: unknown, b: unknown, out: Change[]): void {
   }
   if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ path, from: a ?? null, to: b ?? null });
 }
+
+/** Own members only: a name like `constructor` or `toString` must not resolve to Object.prototype members. */
+const own = (o: Record<string, unknown>, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
 
 /** Turn a list of named items into an object keyed by name so `walk` can match them. */
 const byName = <T extends { name: string }>(items: readonly T[] | undefined): Record<string, unknown> =>
@@ -38,7 +41,7 @@ export function diffManifests(from: Manifest, to: Manifest): Change[] {
   const a = byName(toolsA);
   const b = byName(toolsB);
   for (const name of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
-    walk(`tools[${name}]`, a[name], b[name], out);
+    walk(`tools[${name}]`, own(a, name), own(b, name), out);
   }
   return out.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
 }

@@ -52,7 +52,8 @@ export const Snapshot = z
         p.canary?.version ?? null,
       ];
       for (const v of named) {
-        if (v !== null && a.releases[v] === undefined) {
+        // Own keys only: a pointer to `toString` or `constructor` must not resolve to Object.prototype members.
+        if (v !== null && !Object.hasOwn(a.releases, v)) {
           ctx.addIssue({ code: "custom", path: ["agents", agent], message: `pointer names ${v}, not in releases` });
         }
       }
