@@ -1,0 +1,111 @@
+/**
+ * Model traffic: `POST /models/{agent}/v1/chat/completions`, `/v1/responses`, `/v1/messages` (CONTRACT §2.2).
+ * The same decision as agent traffic; then the request is rewritten to the release's model lane, sent to its
+ * `model.baseUrl`, and the answer comes back with every call to a tool outside the lane withheld.
+ */
+import { type Context, Hono } from "hono";
+import type { AppEnv, Bindings } from "../env";
+import { HttpError, toResponse } from "../errors";
+import { forward, upstreamUrl } from "../proxy/forward";
+import { stampDecision, upstreamHeaders } from "../proxy/headers";
+import { MODEL_APIS, type ModelApi, type Provider } from "../proxy/models/apis";
+import { applyCredentials } from "../proxy/models/credentials";
+import { enforceResponse } from "../proxy/models/enforce";
+import { type Obj, parseObj } from "../proxy/models/json";
+import { ToolGate } from "../proxy/models/policy";
+import { modelLaneOf } from "../proxy/models/request-common";
+import { AGENT_ID } from "../release/schema";
+import type { Decision } from "../routing/decide";
+import { decideRequest, userFallbackResponse } from "./decide-request";
+import { logRequest } from "./request-log";
+
+export const models = new Hono<AppEnv>();
+
+/**
+ * How long to wait for the provider's response headers. A non-streamed completion sends them only once the
+ * whole answer is generated, so this is the providers' own SDK default (10 minutes), not the agent default.
+ */
+export const MODEL_TIMEOUT_MS = 600_000;
+
+const secretOf = (env: Bindings, p: Provider) => (p === "openai" ? env.OPENAI_API_KEY : env.ANTHROPIC_API_KEY);
+
+for (const api of MODEL_APIS) models.post(`/models/:agent/v1/${api.path}`, (c) => serveModel(c, api));
+
+async function serveModel(c: Context<AppEnv>, api: ModelApi): Promise<Response> {
+  const started = Date.now();
+  const agent = c.req.param("agent") ?? "";
+  let decision: Decision | null = null;
+  let stale = false;
+  let upstreamStatus: number | null = null;
+  let failureClass: string | null = null;
+  let response: Response;
+  try {
+    if (!AGENT_ID.test(agent)) throw new HttpError(404, "unknown_agent", "no such agent");
+    ({ decision, stale } = await decideRequest(c, agent));
+    if (decision.kind === "off" || decision.kind === "failsafe") {
+      response = userFallbackResponse(decision);
+    } else {
+      const d = decision;
+      const model = d.release.manifest.model;
+      if (model.provider !== api.provider) {
+        throw new HttpError(400, "wrong_provider", `release ${d.release.version} serves ${model.provider} models`, {
+          release: d.release.version,
+          provider: model.provider,
+        });
+      }
+      const body = await readJsonObject(c.req.raw);
+      const lane = modelLaneOf(d);
+      api.rewrite(body, lane);
+      const headers = upstreamHeaders(c.req.raw.headers, d);
+      headers.delete("content-length");
+      headers.set("content-type", "application/json");
+      applyCredentials(headers, api.provider, secretOf(c.env, api.provider));
+      const upstream = await forward(
+        upstreamUrl(model.baseUrl, `/${api.path}`, new URL(c.req.url).search),
+        { method: "POST", headers, body: JSON.stringify(body) },
+        MODEL_TIMEOUT_MS,
+      );
+      upstreamStatus = upstream.status;
+      failureClass =
+        upstream.headers.get("x-agent-failure-class") ?? (upstream.status >= 500 ? "upstream_error" : null);
+      // The lead wires `tool_blocked` into the failure counts (§2.3); until then each withheld call is a log line.
+      const gate = new ToolGate(lane.policy, (tool) =>
+        console.log(
+          JSON.stringify({
+            msg: "tool_blocked",
+            route: "model",
+            api: api.path,
+            agent,
+            release: d.release.version,
+            tool,
+          }),
+        ),
+      );
+      response = await enforceResponse(upstream, api, gate);
+      if (failureClass === null && gate.blocked.length > 0) failureClass = "tool_blocked";
+    }
+  } catch (err) {
+    response = toResponse(err);
+    if (err instanceof HttpError && err.code === "upstream_timeout") failureClass = "upstream_timeout";
+    if (err instanceof HttpError && err.code === "upstream_unreachable") failureClass = "upstream_error";
+  }
+  if (decision !== null) stampDecision(response.headers, decision, stale);
+  logRequest({
+    route: "model",
+    method: "POST",
+    agent,
+    status: response.status,
+    upstreamStatus,
+    failureClass,
+    durationMs: Date.now() - started,
+    decision,
+    stale,
+  });
+  return response;
+}
+
+async function readJsonObject(req: Request): Promise<Obj> {
+  const body = parseObj(await req.text());
+  if (body === undefined) throw new HttpError(400, "invalid_json", "the request body must be a JSON object");
+  return body;
+}

@@ -1,0 +1,117 @@
+/**
+ * An incremental parser for server-sent events (https://html.spec.whatwg.org/multipage/server-sent-events.html)
+ * that keeps each event's exact text. Every byte received belongs to exactly one event's `raw` — blank-line
+ * runs and comments included — so a filter can pass unchanged events on byte for byte and re-serialize only the
+ * ones it changes. Input may be split anywhere, even inside a UTF-8 sequence or a CRLF pair; the events parsed
+ * are the same for every split.
+ */
+
+export interface SseEvent {
+  /** The event's text as received, its terminating blank line included. */
+  raw: string;
+  event: string | null;
+  data: string | null;
+  id: string | null;
+}
+
+const LINE_END = /\r\n|\r|\n/g;
+
+export class SseParser {
+  readonly #decoder = new TextDecoder();
+  #buf = "";
+  /** How far into #buf the pending event's lines were already read. */
+  #scanned = 0;
+  #event: string | null = null;
+  #data: string | null = null;
+  #id: string | null = null;
+
+  push(bytes: Uint8Array): SseEvent[] {
+    this.#buf += this.#decoder.decode(bytes, { stream: true });
+    return this.#drain(false);
+  }
+
+  /** The events left at the end of the stream, including a last one that lacks its blank line. */
+  end(): SseEvent[] {
+    this.#buf += this.#decoder.decode();
+    const out = this.#drain(true);
+    if (this.#buf !== "") {
+      const tail = this.#buf.slice(this.#scanned);
+      if (tail !== "") this.#field(tail);
+      out.push(this.#take(this.#buf));
+      this.#buf = "";
+      this.#scanned = 0;
+    }
+    return out;
+  }
+
+  #drain(final: boolean): SseEvent[] {
+    const out: SseEvent[] = [];
+    const buf = this.#buf;
+    let start = 0;
+    let pos = this.#scanned;
+    LINE_END.lastIndex = pos;
+    for (let m = LINE_END.exec(buf); m !== null; m = LINE_END.exec(buf)) {
+      // A CR at the very end may be the first half of a CRLF still on its way.
+      if (!final && m[0] === "\r" && m.index === buf.length - 1) break;
+      const next = m.index + m[0].length;
+      if (m.index === pos) {
+        out.push(this.#take(buf.slice(start, next)));
+        start = next;
+      } else {
+        this.#field(buf.slice(pos, m.index));
+      }
+      pos = next;
+    }
+    this.#buf = start === 0 ? buf : buf.slice(start);
+    this.#scanned = pos - start;
+    return out;
+  }
+
+  #field(line: string): void {
+    if (line.charCodeAt(0) === 58) return; // ":" starts a comment
+    const colon = line.indexOf(":");
+    const name = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (name === "data") this.#data = this.#data === null ? value : `${this.#data}\n${value}`;
+    else if (name === "event") this.#event = value;
+    else if (name === "id") this.#id = value;
+  }
+
+  #take(raw: string): SseEvent {
+    const ev = { raw, event: this.#event, data: this.#data, id: this.#id };
+    this.#event = null;
+    this.#data = null;
+    this.#id = null;
+    return ev;
+  }
+}
+
+/** One event in the canonical form: optional `event:` and `id:` lines, the data, a blank line. */
+export function serializeEvent(ev: SseEvent, data: string): string {
+  let out = ev.event === null ? "" : `event: ${ev.event}\n`;
+  if (ev.id !== null) out += `id: ${ev.id}\n`;
+  for (const line of data.split("\n")) out += `data: ${line}\n`;
+  return `${out}\n`;
+}
+
+/** What a filter does with one event: the text to send in its place — `raw`, a re-serialization, or "". */
+export type EventFilter = (ev: SseEvent) => string;
+
+/**
+ * A byte stream of events through a filter. Each upstream chunk yields at once the output of every event it
+ * completes; nothing waits for the end of the stream, and an upstream error errors the client's stream.
+ */
+export function sseFilterStream(filter: EventFilter): TransformStream<Uint8Array, Uint8Array> {
+  const parser = new SseParser();
+  const encoder = new TextEncoder();
+  const emit = (events: SseEvent[], controller: TransformStreamDefaultController<Uint8Array>) => {
+    let out = "";
+    for (const ev of events) out += filter(ev);
+    if (out !== "") controller.enqueue(encoder.encode(out));
+  };
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform: (chunk, controller) => emit(parser.push(chunk), controller),
+    flush: (controller) => emit(parser.end(), controller),
+  });
+}
