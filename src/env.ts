@@ -1,11 +1,14 @@
 /** The Worker's bindings and request-scoped variables. */
 import type { ControlPlane } from "./state/control-plane";
+import type { Guard } from "./state/guard";
 
 export interface Bindings {
   /** Workers KV: the published snapshot, read by every isolate (docs/storage.md). */
   STATE: KVNamespace;
   /** The control-plane Durable Object: the one writer of the authoritative state. */
   CONTROL: DurableObjectNamespace<ControlPlane>;
+  /** The guard Durable Objects, one per agent: failure counts and trigger evaluation (docs/guard.md). */
+  GUARD: DurableObjectNamespace<Guard>;
   /** JSON array of { name, role, sha256 } (CONTRACT §4.1). A secret; never in wrangler.toml. */
   ADMIN_TOKENS?: string;
   /** How often an isolate re-reads the published state, in ms (default 1000). */

@@ -1,6 +1,6 @@
 /**
  * Switchyard: the composition root. Mounts the data plane and the admin API, turns every error into JSON once,
- * and exports the control-plane Durable Object.
+ * and exports the Durable Objects (control plane, guard).
  */
 import { Hono } from "hono";
 import { admin } from "./admin/app";
@@ -20,3 +20,4 @@ app.onError((err) => toResponse(err));
 
 export default app;
 export { ControlPlane } from "./state/control-plane";
+export { Guard } from "./state/guard";

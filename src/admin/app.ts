@@ -9,7 +9,9 @@ import { bodyLimit } from "hono/body-limit";
 import { atLeast } from "../control/roles";
 import { HttpError } from "../errors";
 import { type AdminEnv, requireToken } from "./auth";
+import { registerHealth } from "./health-route";
 import { registerReads } from "./read-routes";
+import { registerSignals } from "./signals-route";
 import { registerWrites } from "./write-routes";
 
 /** Request bodies above this are refused with 413 before they are read (a manifest is far smaller). */
@@ -43,6 +45,8 @@ admin.use(
 
 registerReads(admin);
 registerWrites(admin);
+registerHealth(admin);
+registerSignals(admin);
 
 admin.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 admin.doc31("/admin/v1/openapi.json", {

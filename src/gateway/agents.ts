@@ -9,6 +9,7 @@ import { DEFAULT_TIMEOUT_MS, forward, upstreamUrl } from "../proxy/forward";
 import { stampDecision, upstreamHeaders } from "../proxy/headers";
 import { AGENT_ID } from "../release/schema";
 import type { Decision } from "../routing/decide";
+import { recordOutcome } from "../state/counter";
 import { decideRequest, userFallbackResponse } from "./decide-request";
 import { logRequest } from "./request-log";
 
@@ -66,5 +67,6 @@ agents.all("/agents/*", async (c) => {
     decision,
     stale,
   });
+  recordOutcome(c.env, c.executionCtx, decision, failureClass);
   return response;
 });

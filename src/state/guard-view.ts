@@ -1,0 +1,50 @@
+/**
+ * The guard's view of the control plane for one agent: its live releases with their triggers, and the
+ * overrides in force. Read through the control plane's RPC; re-read only when its revision moves (one cheap
+ * `head()` per evaluation), and a release's triggers are fetched once ever, since a release is immutable.
+ */
+import type { GuardCommand, GuardView, LiveRelease } from "../control/guard";
+import type { Refusal, StoredRelease } from "../control/model";
+import type { Actor } from "../control/roles";
+import type { Trigger } from "../release/schema";
+import type { Override } from "../routing/override";
+import type { Pointers } from "../routing/snapshot";
+import type { Mutated } from "./control-plane";
+
+/** The control plane's methods the guard calls (restated plainly, as admin/respond.ts does for the routes). */
+export interface ControlRpc {
+  head(): Promise<{ revision: number }>;
+  current(): Promise<{ revision: number; agents: Readonly<Record<string, Pointers>>; overrides: readonly Override[] }>;
+  release(agent: string, version: string): Promise<StoredRelease | null>;
+  mutate(input: GuardCommand, actor: Actor, ifMatch?: number): Promise<Mutated | Refusal>;
+}
+
+export type ReleaseMemo = Map<string, { digest: string; triggers: readonly Trigger[] }>;
+
+export async function readView(
+  cp: ControlRpc,
+  agent: string,
+  held: GuardView | null,
+  releases: ReleaseMemo,
+): Promise<GuardView | null> {
+  const { revision } = await cp.head();
+  if (held !== null && held.agent === agent && held.revision === revision) return held;
+  const s = await cp.current();
+  const p = s.agents[agent];
+  if (p === undefined) return null;
+  const live: LiveRelease[] = [];
+  const add = async (version: string, role: LiveRelease["role"]) => {
+    let r = releases.get(version);
+    if (r === undefined) {
+      const stored = await cp.release(agent, version);
+      if (stored === null) return;
+      r = { digest: stored.digest, triggers: stored.manifest.rollout?.triggers ?? [] };
+      releases.set(version, r);
+    }
+    live.push({ version, role, ...r });
+  };
+  // The canary first: when both breach, the riskier release is dealt with first.
+  if (p.canary !== null) await add(p.canary.version, "canary");
+  if (p.active !== null && p.active !== "off") await add(p.active, "active");
+  return { agent, revision: s.revision, live, overrides: s.overrides.filter((o) => o.scope.agent === agent) };
+}
