@@ -4,5 +4,7 @@ export {};
 declare module "vitest" {
   export interface ProvidedContext {
     upstream: string;
+    /** The mock model provider (test/setup/mock-provider.ts). */
+    provider: string;
   }
 }

@@ -1,0 +1,79 @@
+/** The model route's edges: decision headers, mode off, bad input, provider mismatch, credentials (CONTRACT §2.2). */
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
+import app from "../../src/index";
+import { override } from "../helpers/fixtures";
+import { publishModels, scenario } from "./helpers";
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  new Request(`https://gw${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+const chat = { model: "x", messages: [{ role: "user", content: "hi" }] };
+
+describe("model route", () => {
+  beforeEach(() => publishModels());
+
+  it("makes the same decision as agent traffic: pin, key, spoofed headers", async () => {
+    const s = scenario();
+    const res = await SELF.fetch(
+      post("/models/support-bot/v1/chat/completions", chat, {
+        ...s.headers,
+        "x-agent-release": "v1",
+        "x-agent-lane": "autonomous",
+        "x-agent-tools": "drop_db",
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-agent-decision")).toBe("pinned");
+    const seen = await s.seen();
+    expect(seen.headers["x-agent-tools"]).toBe("search_kb,send_email,issue_refund");
+    expect(seen.headers["x-agent-context"]).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
+
+  it("serves the user fallback in mode off without calling the provider", async () => {
+    await publishModels([override("ovr_off", { agent: "support-bot" }, { mode: "off" })], 2);
+    const s = scenario();
+    const res = await SELF.fetch(post("/models/support-bot/v1/chat/completions", chat, s.headers));
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ message: "support-bot is paused" });
+    expect(res.headers.get("x-agent-lane")).toBe("off");
+    expect((await fetch(`${(await import("./helpers")).provider}/_seen/${s.headers["x-mock-id"]}`)).status).toBe(404);
+  });
+
+  it.each([
+    ["/models/nobody/v1/chat/completions", chat, 404, "unknown_agent"],
+    ["/models/support-bot/v1/chat/completions", "{not json", 400, "invalid_json"],
+    ["/models/support-bot/v1/chat/completions", [1, 2], 400, "invalid_json"],
+    ["/models/support-bot/v1/messages", chat, 400, "wrong_provider"],
+    ["/models/claude-bot/v1/responses", chat, 400, "wrong_provider"],
+  ])("%s with %j → %i %s", async (path, body, status, code) => {
+    const res = await SELF.fetch(post(path, body));
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
+
+  it("a deployment secret replaces the client's credentials", async () => {
+    for (const [path, agent, secret, expected] of [
+      ["chat/completions", "support-bot", { OPENAI_API_KEY: "sk-deploy" }, { authorization: "Bearer sk-deploy" }],
+      ["messages", "claude-bot", { ANTHROPIC_API_KEY: "sk-ant-deploy" }, { "x-api-key": "sk-ant-deploy" }],
+    ] as const) {
+      const s = scenario();
+      const body = { ...chat, max_tokens: 5 };
+      const req = post(`/models/${agent}/v1/${path}`, body, {
+        ...s.headers,
+        authorization: "Bearer sk-client",
+        "x-api-key": "sk-client",
+      });
+      const ctx = createExecutionContext();
+      const res = await app.fetch(req, { ...env, ...secret }, ctx);
+      await waitOnExecutionContext(ctx);
+      expect(res.status).toBe(200);
+      const seen = await s.seen();
+      expect(seen.headers).toMatchObject(expected);
+      expect(JSON.stringify(seen.headers)).not.toContain("sk-client");
+    }
+  });
+});
