@@ -1,5 +1,7 @@
 // The demo agent behind the local gateway: it answers every request with what it received from Switchyard —
 // the release, lane, tools, approval set and workflow — so a person can watch them change as pointers flip.
+// To watch the guard act (docs/guard.md), a request can ask it to fail: `?failure=<class>` answers with that
+// `x-agent-failure-class` (e.g. tool_blocked), `?status=<5xx>` with that status (counted as upstream_error).
 import { createServer } from "node:http";
 
 function contextOf(header) {
@@ -34,7 +36,11 @@ export function startDemoUpstream(port) {
           body: Buffer.concat(chunks).toString("utf8"),
         },
       };
-      res.writeHead(200, { "content-type": "application/json" });
+      const q = new URL(req.url ?? "/", "http://demo").searchParams;
+      const headers = { "content-type": "application/json" };
+      if (q.get("failure")) headers["x-agent-failure-class"] = q.get("failure");
+      const status = /^[2-5]\d\d$/.test(q.get("status") ?? "") ? Number(q.get("status")) : 200;
+      res.writeHead(status, headers);
       res.end(`${JSON.stringify(body, null, 2)}\n`);
     });
   });

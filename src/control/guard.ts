@@ -168,7 +168,7 @@ function judge(
   if (kind === null) return verdict("inapplicable", "abort-canary acts only while this release is the canary");
   if (standing !== null) return verdict("acted", `override ${standing} in force`);
   const sinceNote =
-    since === null ? "" : ` (counting since ${new Date(since).toISOString()}, after the guard's last action)`;
+    since === null ? "" : ` (counted from ${new Date(since).toISOString()}: the guard acted on it before)`;
   if (counts.served < t.minRequests) {
     return verdict("insufficient", `${counts.served} of ${t.minRequests} requests needed for a verdict${sinceNote}`);
   }

@@ -10,7 +10,7 @@
  * revision and sent with If-Match, so it never lands on a state it was not decided on.
  */
 import { DurableObject } from "cloudflare:workers";
-import { evaluate, type GuardView, longestWindow, type Marker } from "../control/guard";
+import { evaluate, type GuardView, longestWindow, type Marker, type Planned } from "../control/guard";
 import { addToBuckets, type Batch, type Buckets, entry, pruneBuckets, secondOf } from "../control/guard-window";
 import { GUARD } from "../control/roles";
 import type { Bindings } from "../env";
@@ -25,6 +25,8 @@ const PRUNE_EVERY_MS = 60_000;
 const MIN_RETENTION_S = 600;
 /** Batch ids are remembered this long: far longer than an isolate keeps retrying a batch. */
 const BATCH_ID_RETENTION_MS = 15 * 60_000;
+/** How long a view of the control plane is used before it is read again (a command always re-reads it). */
+const VIEW_TTL_MS = 1000;
 /** Commands per evaluation, at most (each one is re-decided on a fresh view; a 412 costs one). */
 const MAX_STEPS = 8;
 
@@ -42,6 +44,7 @@ export class Guard extends DurableObject<Bindings> {
   private readonly markers: Map<string, Marker>;
   private readonly releases: ReleaseMemo = new Map();
   private view: GuardView | null = null;
+  private viewAt = 0;
   private evaluating: Promise<void> | null = null;
   private dirty = false;
   private alarmArmed = false;
@@ -83,7 +86,7 @@ export class Guard extends DurableObject<Bindings> {
   /** Per live release, each trigger's counts, rates and state; null for an unknown agent. Never acts. */
   async health(agent: string): Promise<GuardHealth | null> {
     this.remember(agent);
-    const view = await this.readView(agent);
+    const view = await this.readView(agent, false);
     if (view === null) return null;
     const now = this.clock();
     const { statuses } = evaluate(this.input(view, now));
@@ -130,14 +133,12 @@ export class Guard extends DurableObject<Bindings> {
 
   private async step(agent: string): Promise<void> {
     for (let i = 0; i < MAX_STEPS; i++) {
-      const view = await this.readView(agent);
-      if (view === null) return;
-      const now = this.clock();
-      const { planned, ended } = evaluate(this.input(view, now));
-      for (const e of ended)
-        this.saveMarker({ ...(this.markers.get(markerKey(e.release, e.trigger)) as Marker), endedAt: now });
-      const next = planned[0];
-      if (next === undefined) return;
+      // A breach seen on the held view is decided again on the control plane's current state, and the command
+      // is sent for exactly that revision (If-Match).
+      if ((await this.plan(agent, false)) === null) return;
+      const fresh = await this.plan(agent, true);
+      if (fresh === null) return;
+      const { view, now, next } = fresh;
       const out = await this.control().mutate(next.command, GUARD, view.revision);
       this.view = null; // whatever happened, the next decision is made on a fresh view
       if (!out.ok && out.status === 412) continue;
@@ -157,6 +158,19 @@ export class Guard extends DurableObject<Bindings> {
     }
   }
 
+  /** Evaluates on the held view (or a fresh one); records effects seen gone; returns the first command to send. */
+  private async plan(agent: string, fresh: boolean): Promise<{ view: GuardView; now: number; next: Planned } | null> {
+    const view = await this.readView(agent, fresh);
+    if (view === null) return null;
+    const now = this.clock();
+    const { planned, ended } = evaluate(this.input(view, now));
+    for (const e of ended) {
+      this.saveMarker({ ...(this.markers.get(markerKey(e.release, e.trigger)) as Marker), endedAt: now });
+    }
+    const next = planned[0];
+    return next === undefined ? null : { view, now, next };
+  }
+
   private saveMarker(m: Marker): void {
     this.store.putMarker(m);
     this.markers.set(markerKey(m.release, m.trigger), m);
@@ -171,8 +185,15 @@ export class Guard extends DurableObject<Bindings> {
     };
   }
 
-  private async readView(agent: string): Promise<GuardView | null> {
+  /**
+   * The control plane's state for this agent, re-read at most once per VIEW_TTL_MS (on the guard's clock) unless
+   * `fresh`: with many isolates flushing, evaluations must not turn into as many calls to the one control plane.
+   */
+  private async readView(agent: string, fresh: boolean): Promise<GuardView | null> {
+    const now = this.clock();
+    if (!fresh && this.view?.agent === agent && Math.abs(now - this.viewAt) < VIEW_TTL_MS) return this.view;
     this.view = await readView(this.control(), agent, this.view, this.releases);
+    this.viewAt = now;
     return this.view;
   }
 
