@@ -77,6 +77,14 @@ describe("chat completions", () => {
     expect(JSON.stringify(events)).not.toContain("drop_db");
   });
 
+  it("stream: a call hidden behind a JSON-escaped key is still withheld", async () => {
+    const text = chatStream(["drop_db"]).replaceAll('"tool_calls"', '"tool\\u005fcalls"');
+    expect(text).toContain("tool\\u005fcalls");
+    const { g, blocked } = gate();
+    expect(await filterText(chatStreamFilter(g), [text])).not.toContain("drop_db");
+    expect(blocked).toEqual(["drop_db"]);
+  });
+
   it("stream: passes every byte through unchanged when nothing is withheld", async () => {
     const text = chatStream(["search_kb", "send_email"]);
     expect(await filterText(chatStreamFilter(gate().g), [text])).toBe(text);

@@ -14,6 +14,11 @@ import { type EventFilter, serializeEvent } from "./sse";
 import { chatToolName } from "./tool-names";
 
 const CALL_FINISH = new Set(["tool_calls", "function_call"]);
+/**
+ * Most chunks carry only text, and parsing them is most of the filter's cost. A chunk whose data never spells
+ * a call field cannot need a change; data with a `\u` escape is always parsed, since JSON may escape a key.
+ */
+const MAY_CALL = /tool_calls|function_call|\\u/;
 
 /** Filters a `chat.completion` in place; true when it changed. */
 export function filterChatCompletion(body: Obj, gate: ToolGate): boolean {
@@ -68,7 +73,8 @@ export function chatStreamFilter(gate: ToolGate): EventFilter {
     return s;
   };
   return (ev) => {
-    const chunk = ev.data === null || ev.data === "[DONE]" ? undefined : parseObj(ev.data);
+    if (ev.data === null || !MAY_CALL.test(ev.data)) return ev.raw;
+    const chunk = ev.data === "[DONE]" ? undefined : parseObj(ev.data);
     const choices = list(chunk?.choices);
     if (chunk === undefined || choices === undefined || choices.length === 0) return ev.raw;
     let changed = false;

@@ -12,6 +12,9 @@ import type { ToolGate } from "./policy";
 import { type EventFilter, serializeEvent } from "./sse";
 import { ANTHROPIC_CALL_BLOCKS, anthropicToolName } from "./tool-names";
 
+/** Data that may start a block or a message; any `\u` escape is parsed, as it may hide a key. */
+const MAY_CHANGE = /content_block_start|message_start|\\u/;
+
 /** Decides one content block: true to keep it. */
 function admitBlock(block: Obj, gate: ToolGate, withheldIds: Set<string>): boolean {
   if (ANTHROPIC_CALL_BLOCKS.has(str(block.type) ?? "")) {
@@ -46,7 +49,9 @@ export function messagesStreamFilter(gate: ToolGate): EventFilter {
   const withheldIds = new Set<string>();
   let keptToolUse = 0;
   return (ev) => {
-    const e = ev.data === null ? undefined : parseObj(ev.data);
+    // Until a call is withheld, only a block start (or the message start) can need a change.
+    if (ev.data === null || (withheld.length === 0 && !MAY_CHANGE.test(ev.data))) return ev.raw;
+    const e = parseObj(ev.data);
     if (e === undefined) return ev.raw;
     let changed = false;
     if (typeof e.index === "number") {

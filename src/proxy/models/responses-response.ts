@@ -14,6 +14,9 @@ import type { ToolGate } from "./policy";
 import { type EventFilter, serializeEvent } from "./sse";
 import { responsesCallName } from "./tool-names";
 
+/** Data that may announce an item or carry the whole output; any `\u` escape is parsed, as it may hide a key. */
+const MAY_CHANGE = /output_item|"response"|\\u/;
+
 /** Decides one output item: true to keep it. */
 function admitItem(item: Obj, gate: ToolGate, withheldCalls: Set<string>): boolean {
   const callId = str(item.call_id);
@@ -62,7 +65,9 @@ export function responsesStreamFilter(gate: ToolGate): EventFilter {
     return keep;
   };
   return (ev) => {
-    const e = ev.data === null ? undefined : parseObj(ev.data);
+    // Until a call is withheld, only item and whole-response events can need a change (see MAY_CHANGE).
+    if (ev.data === null || (withheld.length === 0 && !MAY_CHANGE.test(ev.data))) return ev.raw;
+    const e = parseObj(ev.data);
     if (e === undefined) return ev.raw;
     let changed = false;
     if (typeof e.output_index === "number") {

@@ -15,23 +15,43 @@ export interface SseEvent {
 }
 
 const LINE_END = /\r\n|\r|\n/g;
+const HAS_LINE_END = /[\r\n]/;
 
 export class SseParser {
   readonly #decoder = new TextDecoder();
   #buf = "";
+  /** Text after #buf holding no line end: a long line arriving in many chunks is joined once, when it ends. */
+  #parts: string[] = [];
   /** How far into #buf the pending event's lines were already read. */
   #scanned = 0;
+  /** How far into #buf no line end was found. */
+  #searched = 0;
   #event: string | null = null;
   #data: string | null = null;
   #id: string | null = null;
 
   push(bytes: Uint8Array): SseEvent[] {
-    this.#buf += this.#decoder.decode(bytes, { stream: true });
+    const text = this.#decoder.decode(bytes, { stream: true });
+    // A CR ending #buf waits for the next text to tell CRLF from CR, so that text must be looked at now.
+    if (!HAS_LINE_END.test(text) && !this.#buf.endsWith("\r")) {
+      this.#parts.push(text);
+      return [];
+    }
+    this.#join();
+    this.#buf += text;
     return this.#drain(false);
+  }
+
+  #join(): void {
+    if (this.#parts.length === 0) return;
+    this.#buf += this.#parts.join("");
+    this.#parts = [];
+    this.#searched = this.#buf.length;
   }
 
   /** The events left at the end of the stream, including a last one that lacks its blank line. */
   end(): SseEvent[] {
+    this.#join();
     this.#buf += this.#decoder.decode();
     const out = this.#drain(true);
     if (this.#buf !== "") {
@@ -40,6 +60,7 @@ export class SseParser {
       out.push(this.#take(this.#buf));
       this.#buf = "";
       this.#scanned = 0;
+      this.#searched = 0;
     }
     return out;
   }
@@ -49,10 +70,14 @@ export class SseParser {
     const buf = this.#buf;
     let start = 0;
     let pos = this.#scanned;
-    LINE_END.lastIndex = pos;
+    let searched = buf.length;
+    LINE_END.lastIndex = Math.max(pos, this.#searched);
     for (let m = LINE_END.exec(buf); m !== null; m = LINE_END.exec(buf)) {
       // A CR at the very end may be the first half of a CRLF still on its way.
-      if (!final && m[0] === "\r" && m.index === buf.length - 1) break;
+      if (!final && m[0] === "\r" && m.index === buf.length - 1) {
+        searched = m.index;
+        break;
+      }
       const next = m.index + m[0].length;
       if (m.index === pos) {
         out.push(this.#take(buf.slice(start, next)));
@@ -64,6 +89,7 @@ export class SseParser {
     }
     this.#buf = start === 0 ? buf : buf.slice(start);
     this.#scanned = pos - start;
+    this.#searched = searched - start;
     return out;
   }
 
