@@ -9,6 +9,7 @@ import { HttpError } from "../errors";
 import { AgentId } from "../release/schema";
 import { guardOf } from "../state/guard";
 import type { AdminEnv } from "./auth";
+import { control } from "./respond";
 
 export function registerHealth(app: OpenAPIHono<AdminEnv>): void {
   app.openapi(
@@ -24,6 +25,9 @@ export function registerHealth(app: OpenAPIHono<AdminEnv>): void {
     }),
     async (c) => {
       const { agent } = c.req.valid("param");
+      // Asked first so that a name that is no agent never creates a guard (a Durable Object with storage).
+      if ((await control(c.env).releases(agent)) === null)
+        throw new HttpError(404, "unknown_agent", `no agent ${agent}`);
       const health = await guardOf(c.env, agent).health(agent);
       if (health === null) throw new HttpError(404, "unknown_agent", `no agent ${agent}`);
       return c.json(health, 200);

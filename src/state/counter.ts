@@ -33,6 +33,12 @@ const MAX_LINKS = 3;
 /** A flush loop not finished after this long is presumed cancelled with its request; another may start. */
 const STUCK_MS = 25_000;
 
+/** A flush loop, running inside the `waitUntil` of the request that started it. */
+interface Run {
+  since: number;
+  done: Promise<void>;
+}
+
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class Counter {
@@ -41,7 +47,7 @@ export class Counter {
   private readonly isolateId: string;
   private seq = 0;
   private lastFlushAt = Number.NEGATIVE_INFINITY;
-  private running: { since: number; done: Promise<void> } | null = null;
+  private running: Run | null = null;
 
   constructor(private readonly opts: CounterOptions) {
     this.isolateId = opts.isolateId ?? crypto.randomUUID();
@@ -62,11 +68,10 @@ export class Counter {
     }
     const now = this.opts.now();
     if (this.running !== null && now - this.running.since < STUCK_MS) return;
-    const done = this.loop().finally(() => {
-      if (this.running?.done === done) this.running = null;
-    });
-    this.running = { since: now, done };
-    background(done);
+    const run: Run = { since: now, done: Promise.resolve() };
+    this.running = run;
+    run.done = this.loop(run);
+    background(run.done);
   }
 
   /** Sends what is pending now (tests; and the loop's one step). Never throws. */
@@ -78,13 +83,20 @@ export class Counter {
     await Promise.all([...agents].map((agent) => this.flushAgent(agent, taken.get(agent))));
   }
 
-  private async loop(): Promise<void> {
+  private async loop(run: Run): Promise<void> {
     const sleep = this.opts.sleep ?? defaultSleep;
-    for (let link = 0; link < MAX_LINKS; link++) {
-      const wait = this.lastFlushAt + (this.opts.intervalMs ?? 1000) - this.opts.now();
-      if (wait > 0) await sleep(wait);
-      await this.flush();
-      if (this.pending.size === 0 && this.held.size === 0) return;
+    try {
+      for (let link = 1; ; link++) {
+        const wait = this.lastFlushAt + (this.opts.intervalMs ?? 1000) - this.opts.now();
+        if (wait > 0) await sleep(wait);
+        // Before the last flush of this loop, let the next request start one of its own: counts that arrive
+        // while this flush is on the wire must not wait for a request that may never come.
+        if (link === MAX_LINKS && this.running === run) this.running = null;
+        await this.flush();
+        if (link === MAX_LINKS || (this.pending.size === 0 && this.held.size === 0)) return;
+      }
+    } finally {
+      if (this.running === run) this.running = null;
     }
   }
 
@@ -103,9 +115,11 @@ export class Counter {
         }),
       ]);
     } catch (err) {
-      const keep = batches.slice(-MAX_HELD_BATCHES);
+      // Merged, not replaced: an overlapping flush may have held batches of its own meanwhile.
+      const all = [...batches, ...(this.held.get(agent) ?? [])];
+      const keep = all.slice(-MAX_HELD_BATCHES);
       this.held.set(agent, keep);
-      const dropped = batches.length - keep.length;
+      const dropped = all.length - keep.length;
       console.error(
         JSON.stringify({ msg: "guard flush failed", agent, held: keep.length, dropped, error: String(err) }),
       );

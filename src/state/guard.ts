@@ -85,7 +85,6 @@ export class Guard extends DurableObject<Bindings> {
 
   /** Per live release, each trigger's counts, rates and state; null for an unknown agent. Never acts. */
   async health(agent: string): Promise<GuardHealth | null> {
-    this.remember(agent);
     const view = await this.readView(agent, false);
     if (view === null) return null;
     const now = this.clock();

@@ -45,6 +45,32 @@ describe("batching", () => {
     expect([total, failed]).toEqual([1500, 10]);
   });
 
+  it("counts that arrive during a loop's last flush get a loop of their own, not a wait for the next request", async () => {
+    const sent: number[] = [];
+    let release: (() => void) | null = null;
+    const iso = fakeIsolate(async (_agent, b) => {
+      sent.push(b.reduce((n, x) => n + (x.releases.v1?.served ?? 0), 0));
+      // Traffic keeps coming while each of the first three flushes is on the wire; the third is slow.
+      if (sent.length <= 3) iso.counter.record("bot", "v1", [], iso.bg);
+      if (sent.length === 3) await new Promise<void>((r) => (release = r));
+    });
+    const tick = async () => {
+      iso.clock.now += 1000;
+      iso.sleeps.shift()?.();
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    };
+    iso.counter.record("bot", "v1", [], iso.bg); // loop A, flush 1 at once
+    await tick(); // flush 2
+    await tick(); // flush 3, A's last: the request arriving meanwhile starts loop B
+    expect(sent).toHaveLength(3);
+    expect(iso.background).toHaveLength(2);
+    release!();
+    await iso.background[0];
+    await tick(); // B's flush, a second after A's last
+    await iso.background[1];
+    expect(sent).toEqual([1, 1, 1, 1]);
+  });
+
   it("re-sends a batch whose call failed under the same id", async () => {
     const seen: string[][] = [];
     let fail = true;
@@ -93,17 +119,18 @@ it("many isolates flushing at once, some retrying after a lost answer: nothing l
   });
   let served = 0;
   let failed = 0;
-  const noop = () => {};
+  const loops: Array<Promise<unknown>> = []; // what each isolate hands to waitUntil
   for (const [i, iso] of isolates.entries()) {
     for (let r = 0; r < 40 + i; r++) {
       const f = (r + i) % 7 === 0;
-      iso.record(agent, r % 2 === 0 ? "v1" : "v2", f ? ["tool_blocked"] : [], noop);
+      iso.record(agent, r % 2 === 0 ? "v1" : "v2", f ? ["tool_blocked"] : [], (p) => loops.push(p));
       served++;
       if (f) failed++;
     }
   }
-  await Promise.all(isolates.map((iso) => iso.flush()));
-  await Promise.all(isolates.map((iso) => iso.flush())); // the retries, and nothing new
+  // Every isolate sent its first request at once and the rest a second later, all together; the ones whose
+  // first answer was lost sent that batch again with the next.
+  await Promise.all(loops);
   expect(duplicates).toBe(8);
 
   const health = await ok<GuardHealth>(call("viewer", "GET", `/agents/${agent}/health`));
