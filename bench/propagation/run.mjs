@@ -31,6 +31,8 @@
  *
  * Everything is bounded (`--max-seconds`, `--max-requests`) and loopback only; the server's whole process group
  * is killed at the end, on errors, on timeouts and on Ctrl-C. Writes bench/propagation/results.json.
+ *
+ * @bench needs-server (bench/run.mjs runs it only with --server or when named: it binds ports and takes minutes)
  */
 import { execFileSync, spawn } from "node:child_process";
 import {
