@@ -35,7 +35,8 @@ export async function decideRequest(c: Context<AppEnv>, agent: string): Promise<
     throw new HttpError(400, "bad_key", `x-agent-key is longer than ${MAX_KEY_LENGTH} characters`);
   }
   // A pin only ever selects among live releases, so an odd value is harmless: it matches none and is ignored.
-  const pin = c.req.header("x-agent-release")?.slice(0, 128) ?? null;
+  // An empty header names no release, like an empty key: it is not a pin, so it is not reported as ignored.
+  const pin = c.req.header("x-agent-release")?.slice(0, 128) || null;
   const outcome = decide(state.index, { agent, key: key === "" ? null : key, pin }, Date.now());
   if (!outcome.ok) throw new HttpError(outcome.status, outcome.code, outcome.message);
   return { decision: outcome.decision, stale: state.stale };

@@ -3,6 +3,7 @@
  * so reordering tools is not a change and a renamed tool shows as one removed and one added.
  * Paths use dots and name-keyed brackets: `tools[issue_refund].risk`, `workflows.simple.upstream`.
  */
+import { own } from "./own";
 import type { Manifest } from "./schema";
 
 export interface Change {
@@ -25,9 +26,6 @@ function walk(path: string, a: unknown, b: unknown, out: Change[]): void {
   }
   if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ path, from: a ?? null, to: b ?? null });
 }
-
-/** Own members only: a name like `constructor` or `toString` must not resolve to Object.prototype members. */
-const own = (o: Record<string, unknown>, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined);
 
 /** Turn a list of named items into an object keyed by name so `walk` can match them. */
 const byName = <T extends { name: string }>(items: readonly T[] | undefined): Record<string, unknown> =>

@@ -1,6 +1,7 @@
 /**
  * A real HTTP upstream for the integration tests, run in Node on 127.0.0.1. It echoes what it received as JSON,
- * and has a few paths that misbehave on purpose: slow, failing, streaming, resetting the connection.
+ * and has a few paths that misbehave on purpose: slow, failing, streaming, resetting the connection. It counts
+ * the requests it received per path (`GET /__hits?prefix=`), so a test can prove no request reached it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
@@ -10,14 +11,45 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** Requests received, by path: lets a test prove the gateway did *not* call the upstream. */
+const hits = new Map<string, number>();
+
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://upstream");
   const p = url.pathname;
+  if (p === "/__hits") {
+    // GET /__hits?prefix=/agent/x → {"count": n}: how many requests arrived under that path prefix.
+    const prefix = url.searchParams.get("prefix") ?? "/";
+    let count = 0;
+    for (const [path, n] of hits) if (path.startsWith(prefix)) count += n;
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ count }));
+    return;
+  }
+  hits.set(p, (hits.get(p) ?? 0) + 1);
   if (p.endsWith("/slow")) {
     const ms = Number(url.searchParams.get("ms") ?? "2000");
     await new Promise((r) => setTimeout(r, ms));
   }
   if (p.endsWith("/reset")) {
+    req.socket.destroy();
+    return;
+  }
+  if (p.endsWith("/truncate")) {
+    // A chunked body cut off mid-way: two chunks, then the socket is destroyed without the terminating chunk.
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.write("part 0\n");
+    await new Promise((r) => setTimeout(r, 20));
+    res.write("part 1\n");
+    await new Promise((r) => setTimeout(r, 20));
+    req.socket.destroy();
+    return;
+  }
+  if (p.endsWith("/stall")) {
+    // Headers and one chunk, then silence for ?ms= (default 5 s), then the socket is destroyed.
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.write("first\n");
+    await new Promise((r) => setTimeout(r, Number(url.searchParams.get("ms") ?? "5000")));
     req.socket.destroy();
     return;
   }
