@@ -104,7 +104,8 @@ describe("every KV write failing", () => {
 
     // What the operator sees: the state is committed, and says KV is behind.
     const s = await state();
-    expect(s.revision).toBe(answers.at(-1)!.revision);
+    // At least these three; the guard (src/state/guard.ts) may act on its own meanwhile.
+    expect(s.revision).toBeGreaterThanOrEqual(answers.at(-1)!.revision);
     expect(s.publishedRevision).toBeLessThan(s.revision);
     expect(s.agents[AGENT]!.active).toBe("v2");
     // KV still names the old revision, and that snapshot is whole.
@@ -133,7 +134,7 @@ describe("every KV write failing", () => {
     await after.body?.cancel();
     const seqs = await auditSeqs();
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
-    expect(seqs.length).toBe(s.revision);
+    expect(seqs.length).toBe((await state()).revision);
   });
 });
 
@@ -190,6 +191,6 @@ describe("KV writes failing intermittently under a burst of changes", () => {
     for (const a of answers) expect(s.overrides.map((o) => o.id)).toContain(a.id);
     const seqs = await auditSeqs();
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
-    expect(seqs.length).toBe(s.revision);
+    expect(seqs.length).toBe((await state()).revision);
   });
 });
