@@ -4,7 +4,8 @@
  * Pure: the clock, the actor and the release store come in through `world`, so every rule here is a plain
  * function call in a test. Roles are checked here because some depend on the state: lowering a canary is a
  * safer move (operator), raising it or starting a new one is riskier (releaser); rolling back to a release that
- * has served before is safer, "rolling back" to one that never served is a promote in disguise (releaser).
+ * has served before is safer, "rolling back" to one that never served is a promote in disguise (releaser, and the
+ * readiness gate like any promote).
  */
 import { own } from "../release/own";
 import { readinessGaps } from "../release/readiness";
@@ -173,9 +174,12 @@ export function apply(state: ControlState, command: Command, world: World): Outc
       }
       const r = world.release(command.agent, target);
       if (r === null) return refuse(404, "unknown_release", `no release ${command.agent}@${target}`);
-      if (!r.everActive && target !== p.fallback) {
-        const denied = need("releaser", `rolling back to ${target}, which has never served,`);
-        if (denied) return denied;
+      if (!r.everActive) {
+        // A release that never served has never passed the readiness gate as a live release: it must now (§1.1).
+        const denied =
+          target === p.fallback ? null : need("releaser", `rolling back to ${target}, which has never served,`);
+        const notReady = denied ?? gate(world, command.agent, target);
+        if (notReady) return notReady;
       }
       const next: Pointers = {
         active: target,
