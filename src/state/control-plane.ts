@@ -17,6 +17,7 @@ import type { Bindings } from "../env";
 import { digestOf } from "../release/digest";
 import type { Manifest } from "../release/schema";
 import type { Snapshot } from "../routing/snapshot";
+import type { SyncAnswer } from "./control-source";
 import { type AuditEntry, ControlStore, type ReleaseSummary } from "./control-store";
 import { HEAD_KEY, SNAPSHOT_TTL_SECONDS, snapshotKey } from "./kv-layout";
 
@@ -165,6 +166,16 @@ export class ControlPlane extends DurableObject<Bindings> {
       this.textMemo = { revision: snapshot.revision, text: JSON.stringify(snapshot) };
     }
     return this.textMemo;
+  }
+
+  /**
+   * The freshness path's one call: the committed revision, and its snapshot when the caller holds an older
+   * one (`have`, null when cold), so that a flip reaches an isolate in one round trip.
+   */
+  sync(have: number | null): SyncAnswer {
+    const revision = this.state.revision;
+    if (revision === 0 || (have !== null && have >= revision)) return { revision };
+    return this.snapshotText();
   }
 
   head(): { revision: number; publishedRevision: number } {
