@@ -9,7 +9,7 @@
  * mode `off` for a release that names no user fallback (the readiness gate makes this unreachable for releases
  * that went live through the admin API; it exists so a hand-edited store can never route to an upstream).
  */
-import { stickyBucket } from "./murmur3";
+import { stickyBucketAfter } from "./murmur3";
 import type { Served } from "./served";
 import type { AgentEntry, ReleaseEntry, SnapshotIndex } from "./snapshot";
 import { servedAt } from "./snapshot";
@@ -54,7 +54,7 @@ function choose(
   }
   let bucket: number | null = null;
   if (canary !== null && facts.key !== null) {
-    bucket = stickyBucket(entry.agent, canary.release.version, facts.key);
+    bucket = stickyBucketAfter(canary.prefix, facts.key);
     if (bucket < canary.threshold) return { release: canary.release, via: "canary", bucket };
   }
   if (entry.active !== null) return { release: entry.active, via: "stable", bucket };
@@ -86,7 +86,7 @@ export function decide(index: SnapshotIndex, facts: RequestFacts, now: number): 
       release: chosen.release,
       served,
       bucket: chosen.bucket,
-      canary: entry.canary ? { version: entry.canary.release.version, threshold: entry.canary.threshold } : null,
+      canary: entry.canary?.view ?? null,
       pinIgnored: facts.pin !== null && !pinHonored ? facts.pin : null,
       revision: index.revision,
     },

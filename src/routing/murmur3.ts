@@ -87,3 +87,79 @@ export function stickyBucket(agent: string, canaryVersion: string, key: string):
 
 /** The bucket bound below which the canary serves: `round(percent × 100)`. */
 export const canaryThreshold = (percent: number): number => Math.round(percent * 100);
+
+/** The murmur3 state after hashing `{agent}:{canaryVersion}:`: computed once per canary when a snapshot is indexed. */
+export interface HashPrefix {
+  readonly text: string;
+  readonly h: number;
+  readonly tail: number;
+  readonly tailBytes: number;
+  readonly length: number;
+}
+
+export function hashPrefix(agent: string, canaryVersion: string): HashPrefix {
+  const text = `${agent}:${canaryVersion}:`;
+  const bytes = new TextEncoder().encode(text);
+  let h = 0;
+  let i = 0;
+  for (; i + 4 <= bytes.length; i += 4)
+    h = mixBlock(
+      h,
+      (bytes[i] as number) |
+        ((bytes[i + 1] as number) << 8) |
+        ((bytes[i + 2] as number) << 16) |
+        ((bytes[i + 3] as number) << 24),
+    );
+  let tail = 0;
+  let tailBytes = 0;
+  for (; i < bytes.length; i++) tail |= (bytes[i] as number) << (8 * tailBytes++);
+  return { text, h, tail, tailBytes, length: bytes.length };
+}
+
+/**
+ * `stickyBucket(agent, canaryVersion, key)` for the prefix of that agent and canary version: only the key is hashed,
+ * four ASCII characters per block, without building the joined string. A non-ASCII key takes the general path.
+ */
+export function stickyBucketAfter(p: HashPrefix, key: string): number {
+  let h = p.h;
+  let k = p.tail;
+  let f = p.tailBytes;
+  const n = key.length;
+  let i = 0;
+  for (; f !== 0 && i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return murmur3(p.text + key) % BUCKETS;
+    k |= c << (f << 3);
+    if (++f === 4) {
+      h = mixBlock(h, k);
+      k = 0;
+      f = 0;
+    }
+  }
+  for (; i + 4 <= n; i += 4) {
+    const a = key.charCodeAt(i);
+    const b = key.charCodeAt(i + 1);
+    const c = key.charCodeAt(i + 2);
+    const d = key.charCodeAt(i + 3);
+    if ((a | b | c | d) >= 0x80) return murmur3(p.text + key) % BUCKETS;
+    h = mixBlock(h, a | (b << 8) | (c << 16) | (d << 24));
+  }
+  for (; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return murmur3(p.text + key) % BUCKETS;
+    k |= c << (f++ << 3);
+  }
+  if (f > 0) {
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+  }
+  h ^= p.length + n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) % BUCKETS;
+}

@@ -100,9 +100,18 @@ function contextHeader(context: { instructions: Manifest["instructions"] } & Rec
   return base64url(JSON.stringify({ ...context, instructions }));
 }
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
+/** base64url without padding of the UTF-8 bytes of `text`. ASCII text (the usual context) is its own byte string. */
 export function base64url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  let binary = text;
+  if (NON_ASCII.test(text)) {
+    const bytes = new TextEncoder().encode(text);
+    binary = "";
+    for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i] as number);
+  }
+  const b64 = btoa(binary);
+  let end = b64.length;
+  while (end > 0 && b64.charCodeAt(end - 1) === 61) end--; // "="
+  return b64.slice(0, end).replaceAll("+", "-").replaceAll("/", "_");
 }

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { AgentId, Manifest, Version } from "../release/schema";
 import { byPrecedence, type IndexedOverride, indexOverride, type Lane, mergeLane } from "./lane";
-import { canaryThreshold } from "./murmur3";
+import { canaryThreshold, type HashPrefix, hashPrefix } from "./murmur3";
 import { Override, scopeMatches } from "./override";
 import { type Served, serve } from "./served";
 
@@ -91,7 +91,12 @@ export interface AgentEntry {
   active: ReleaseEntry | null;
   /** Set when `active` is "off". */
   off: ReleaseEntry | null;
-  canary: { release: ReleaseEntry; threshold: number } | null;
+  canary: {
+    release: ReleaseEntry;
+    threshold: number;
+    prefix: HashPrefix;
+    view: { version: string; threshold: number };
+  } | null;
 }
 
 export interface SnapshotIndex {
@@ -103,8 +108,22 @@ export interface SnapshotIndex {
 
 export function indexSnapshot(snapshot: Snapshot): SnapshotIndex {
   const overrides = snapshot.overrides.map(indexOverride).sort(byPrecedence);
+  // One pass buckets the sorted overrides by agent (order kept); `*` ones go in every agent's candidates.
+  const global: IndexedOverride[] = [];
+  const byAgent = new Map<string, IndexedOverride[]>();
+  for (const o of overrides) {
+    const a = o.override.scope.agent;
+    if (a === "*") global.push(o);
+    else {
+      const list = byAgent.get(a);
+      if (list === undefined) byAgent.set(a, [o]);
+      else list.push(o);
+    }
+  }
   const agents = new Map<string, AgentEntry>();
   for (const [agent, published] of Object.entries(snapshot.agents)) {
+    const own = byAgent.get(agent);
+    const candidates = own === undefined ? global : global.length === 0 ? own : [...global, ...own].sort(byPrecedence);
     const releases = new Map<string, ReleaseEntry>();
     for (const [version, r] of Object.entries(published.releases)) {
       releases.set(version, {
@@ -112,7 +131,7 @@ export function indexSnapshot(snapshot: Snapshot): SnapshotIndex {
         version,
         digest: r.digest,
         manifest: r.manifest,
-        overrides: overrides.filter((o) => scopeMatches(o.override.scope, agent, version)),
+        overrides: candidates.filter((o) => scopeMatches(o.override.scope, agent, version)),
         memo: null,
       });
     }
@@ -125,7 +144,12 @@ export function indexSnapshot(snapshot: Snapshot): SnapshotIndex {
       active: p.active === "off" ? null : get(p.active),
       off: p.active === "off" ? get(p.offFrom) : null,
       canary: p.canary
-        ? { release: get(p.canary.version) as ReleaseEntry, threshold: canaryThreshold(p.canary.percent) }
+        ? {
+            release: get(p.canary.version) as ReleaseEntry,
+            threshold: canaryThreshold(p.canary.percent),
+            prefix: hashPrefix(agent, p.canary.version),
+            view: { version: p.canary.version, threshold: canaryThreshold(p.canary.percent) },
+          }
         : null,
     });
   }

@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BUCKETS, murmur3, stickyBucket } from "../../src/routing/murmur3";
+import { BUCKETS, hashPrefix, murmur3, stickyBucket, stickyBucketAfter } from "../../src/routing/murmur3";
 import { murmur3OfText, murmur3Reference } from "./murmur3-reference";
 
 describe("the reference implementation", () => {
@@ -109,6 +109,7 @@ describe("stickyBucket golden values (never change these: every key would move)"
     })),
   )("$title → $bucket", ({ agent, version, key, bucket }) => {
     expect(stickyBucket(agent, version, key)).toBe(bucket);
+    expect(stickyBucketAfter(hashPrefix(agent, version), key)).toBe(bucket);
     // The literal above was computed by the reference; keep the two tied together.
     expect(murmur3OfText(`${agent}:${version}:${key}`) % BUCKETS).toBe(bucket);
   });
@@ -119,5 +120,27 @@ describe("stickyBucket golden values (never change these: every key would move)"
         expect(stickyBucket(a, v, k)).toBe(murmur3OfText(`${a}:${v}:${k}`, 0) % 10_000);
       }),
     );
+  });
+});
+
+describe("stickyBucketAfter (the hot path: the prefix hashed once per canary, then only the key)", () => {
+  const text = fc.oneof(
+    fc.string({ maxLength: 70 }),
+    fc.string({ unit: "grapheme", maxLength: 20 }),
+    fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 20 }),
+  );
+  it("equals stickyBucket for every agent, version and key, ASCII or not", () => {
+    fc.assert(
+      fc.property(text, text, text, (a, v, k) => {
+        expect(stickyBucketAfter(hashPrefix(a, v), k)).toBe(stickyBucket(a, v, k));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+  it.each([0, 1, 2, 3, 4, 5, 6, 7])("with a prefix of %i bytes past a block boundary", (pad) => {
+    const agent = "a".repeat(pad + 1);
+    for (const key of ["", "k", "ke", "key", "key1", "key12", "550e8400-e29b-41d4-a716-446655440000", "é", "ké🙂"]) {
+      expect(stickyBucketAfter(hashPrefix(agent, "v1"), key)).toBe(stickyBucket(agent, "v1", key));
+    }
   });
 });
