@@ -3,7 +3,7 @@
  * exactly the lifetime the last-known-good state must have.
  */
 import type { Bindings } from "../env";
-import { controlSource } from "./control-source";
+import { controlSource, freshnessSchedule } from "./control-source";
 import { kvSource } from "./kv-source";
 import { SnapshotCache, type SnapshotSource } from "./snapshot-cache";
 
@@ -29,10 +29,13 @@ export function sourcesFrom(env: Bindings, intervalMs: number): SnapshotSource[]
 export function snapshotCache(env: Bindings): SnapshotCache {
   if (cache === null) {
     const intervalMs = intervalFrom(env);
+    // With the control plane, a location's shared answer may be up to `shareMs` old: poll that much sooner so
+    // that a flip is still served within the interval (plus the round trip). KV alone polls at the interval.
+    const pollMs = env.FRESHNESS === "kv" ? intervalMs : freshnessSchedule(intervalMs).pollMs;
     cache = new SnapshotCache({
       sources: sourcesFrom(env, intervalMs),
       now: Date.now,
-      intervalMs,
+      intervalMs: pollMs,
       sourceTimeoutMs: CONTROL_TIMEOUT_MS,
     });
   }

@@ -15,10 +15,15 @@ import { indexSnapshot, Snapshot, type SnapshotIndex } from "../routing/snapshot
 
 export interface SnapshotSource {
   readonly name: string;
-  /** The newest revision this source knows. Cheap; throws when the source cannot answer. */
-  revision(): Promise<number>;
-  /** The snapshot at `revision` as raw JSON text. Throws when it cannot be read. */
+  /**
+   * The newest revision this source knows; `have` is the revision the isolate holds (null when cold), so a
+   * source may bring the newer snapshot along in the same round trip. Cheap; throws when it cannot answer.
+   */
+  revision(have: number | null): Promise<number>;
+  /** The snapshot at `revision` (or newer) as raw JSON text. Throws when it cannot be read. */
   snapshot(revision: number): Promise<string>;
+  /** Finishes side work (e.g. sharing answers with other isolates) after the state was installed. */
+  drain?(): Promise<void>;
 }
 
 export interface CacheOptions {
@@ -139,6 +144,10 @@ export class SnapshotCache {
         return;
       } catch (err) {
         skipped.push(`${source.name}: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        // After the new state is installed (or the source given up on): side work never delays serving it.
+        // Bounded like a read, so a hung cache write cannot hold the single-flight refresh.
+        if (source.drain) await this.timed(source.drain(), `${source.name} drain`).catch(() => undefined);
       }
     }
     this.degraded = null;
@@ -146,7 +155,7 @@ export class SnapshotCache {
   }
 
   private async loadFrom(source: SnapshotSource): Promise<void> {
-    const revision = await this.timed(source.revision(), `${source.name} revision`);
+    const revision = await this.timed(source.revision(this.index?.revision ?? null), `${source.name} revision`);
     if (this.index !== null && revision <= this.index.revision) return; // nothing newer here
     const raw = await this.timed(source.snapshot(revision), `${source.name} snapshot`);
     let json: unknown;
