@@ -37,6 +37,13 @@ function unchanged(state: ControlState, result: Record<string, unknown> = {}): A
   return { ok: true, changed: false, state, audit: null, effects: [], result: { ...result, unchanged: true } };
 }
 
+const samePointers = (a: Pointers, b: Pointers): boolean =>
+  a.active === b.active &&
+  a.fallback === b.fallback &&
+  a.offFrom === b.offFrom &&
+  a.canary?.version === b.canary?.version &&
+  a.canary?.percent === b.canary?.percent;
+
 function withPointers(
   state: ControlState,
   agent: string,
@@ -46,6 +53,9 @@ function withPointers(
   extra: Effect[] = [],
 ): Applied {
   const before = own(state.agents, agent) ?? NO_POINTERS;
+  // A move that leaves every pointer as it was (promoting the active release, rolling back to "off" again,
+  // setting the canary's own percent) is no change: no revision, no audit entry, nothing to publish.
+  if (samePointers(before, next)) return unchanged(state);
   return {
     ok: true,
     changed: true,

@@ -459,13 +459,6 @@ describe("pointers each move leaves", () => {
       activated: null,
     },
     {
-      move: "roll back to off again: still the user fallback of the release first rolled back from",
-      state: stateOf(OFF),
-      command: { kind: "rollback", agent: "bot", reason: "r" },
-      after: OFF,
-      activated: null,
-    },
-    {
       move: "roll back from off to a release",
       state: stateOf(OFF),
       command: { kind: "rollback", agent: "bot", to: "old", reason: "r" },
@@ -518,6 +511,34 @@ describe("what changes nothing", () => {
     {
       what: "expiring overrides that are already gone",
       command: { kind: "override.expire", ids: ["ovr_gone"] },
+      result: { unchanged: true },
+    },
+    {
+      what: "promoting the active release (its canary kept, its fallback the same)",
+      command: { kind: "promote", agent: "bot", version: "v2", reason: "r" },
+      result: { unchanged: true },
+    },
+    {
+      what: "promoting the active release with no canary",
+      state: stateOf({ ...LIVE, canary: null }),
+      command: { kind: "promote", agent: "bot", version: "v2", reason: "r" },
+      result: { unchanged: true },
+    },
+    {
+      what: "setting the canary to the percent it has",
+      command: { kind: "canary.set", agent: "bot", version: "v3", percent: 10, reason: "r" },
+      result: { unchanged: true },
+    },
+    {
+      what: "rolling back to the active release when no canary is set",
+      state: stateOf({ ...LIVE, canary: null }),
+      command: { kind: "rollback", agent: "bot", to: "v2", reason: "r" },
+      result: { unchanged: true },
+    },
+    {
+      what: "rolling back to off again: still the user fallback of the release first rolled back from",
+      state: stateOf({ active: "off", fallback: "off", canary: null, offFrom: "v2" }),
+      command: { kind: "rollback", agent: "bot", reason: "r" },
       result: { unchanged: true },
     },
   ];
