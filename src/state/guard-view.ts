@@ -6,6 +6,7 @@
 import type { GuardCommand, GuardView, LiveRelease } from "../control/guard";
 import type { Refusal, StoredRelease } from "../control/model";
 import type { Actor } from "../control/roles";
+import { own } from "../release/own";
 import type { Trigger } from "../release/schema";
 import type { Override } from "../routing/override";
 import type { Pointers } from "../routing/snapshot";
@@ -30,7 +31,8 @@ export async function readView(
   const { revision } = await cp.head();
   if (held !== null && held.agent === agent && held.revision === revision) return held;
   const s = await cp.current();
-  const p = s.agents[agent];
+  // Own properties only: `constructor` is a valid agent id, and `s.agents.constructor` would be `Object`.
+  const p = own(s.agents, agent);
   if (p === undefined) return null;
   const live: LiveRelease[] = [];
   const add = async (version: string, role: LiveRelease["role"]) => {
