@@ -76,7 +76,13 @@ describe("rollback to the fallback pointer", () => {
     await rollback(A);
     expect((await state()).agents[A]).toEqual({ active: "off", fallback: "off", canary: null, offFrom: "v1" });
     const before = await hits(prefix(A));
-    for (const headers of [{}, { "x-agent-key": "user-1" }, { "x-agent-release": "v2" }, { "x-agent-release": "v1" }]) {
+    const requests: Array<Record<string, string>> = [
+      {},
+      { "x-agent-key": "user-1" },
+      { "x-agent-release": "v2" },
+      { "x-agent-release": "v1" },
+    ];
+    for (const headers of requests) {
       const s = await served(A, headers);
       expect(s.status).toBe(503);
       expect(s.body).toEqual({ message: `${A} v1 is paused`, version: "v1" });
