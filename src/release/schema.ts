@@ -9,13 +9,14 @@ import { z } from "zod";
 
 export const AGENT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 export const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/; // no leading "_": "__proto__" would be dropped by JSON records
+/** Tool and workflow names. No leading "_": "__proto__" would be dropped by JSON records. */
+export const TOOL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export const AgentId = z.string().regex(AGENT_ID, "must match ^[a-z0-9][a-z0-9-]{0,62}$");
 export const Version = z.string().regex(VERSION, "must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
 export const ToolName = z
   .string()
-  .regex(NAME, "must be 1-64 characters of A-Z a-z 0-9 _ . : -, starting with a letter or digit");
+  .regex(TOOL_NAME, "must be 1-64 characters of A-Z a-z 0-9 _ . : -, starting with a letter or digit");
 export const WorkflowName = ToolName;
 export const FailureClass = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, "must be 1-64 of a-z 0-9 _ . -");
 

@@ -9,6 +9,7 @@ import { byPrecedence, type IndexedOverride, indexOverride, type Lane, mergeLane
 import { canaryThreshold, type HashPrefix, hashPrefix } from "./murmur3";
 import { Override, scopeMatches } from "./override";
 import { type Served, serve } from "./served";
+import { snapshotOk } from "./snapshot-check";
 
 export const SNAPSHOT_FORMAT = 1;
 
@@ -104,6 +105,21 @@ export interface SnapshotIndex {
   publishedAt: string;
   snapshot: Snapshot;
   agents: ReadonlyMap<string, AgentEntry>;
+}
+
+/**
+ * Validates a snapshot read from a store (the value of `JSON.parse`), as `Snapshot.safeParse` would, but cheaply:
+ * a hand-written structural check (./snapshot-check.ts) accepts what it can prove valid, and a manifest equal to
+ * the one `previous` holds under its digest is compared, not validated again, and that validated object is kept. Anything the check doubts
+ * goes to zod, whose answer and error message stand, so an invalid snapshot is refused exactly as before.
+ * The accepted value is `json` itself, with the known manifests swapped in: the caller must not keep it otherwise.
+ */
+export function loadSnapshot(json: unknown, previous: SnapshotIndex | null): z.ZodSafeParseResult<Snapshot> {
+  const known = new Map<string, Manifest>();
+  if (previous !== null)
+    for (const a of previous.agents.values()) for (const r of a.releases.values()) known.set(r.digest, r.manifest);
+  if (snapshotOk(json, SNAPSHOT_FORMAT, known)) return { success: true, data: json as Snapshot };
+  return Snapshot.safeParse(json);
 }
 
 export function indexSnapshot(snapshot: Snapshot): SnapshotIndex {

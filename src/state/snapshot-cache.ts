@@ -11,7 +11,7 @@
  *   that fails everywhere keeps the last-known-good and marks it stale. A snapshot is validated and indexed
  *   once per revision; an older revision never replaces a newer one, whichever source offers it.
  */
-import { indexSnapshot, Snapshot, type SnapshotIndex } from "../routing/snapshot";
+import { indexSnapshot, loadSnapshot, type Snapshot, type SnapshotIndex } from "../routing/snapshot";
 
 export interface SnapshotSource {
   readonly name: string;
@@ -164,7 +164,7 @@ export class SnapshotCache {
     } catch {
       throw new Error(`snapshot ${revision} is not JSON`);
     }
-    const parsed = Snapshot.safeParse(json);
+    const parsed = loadSnapshot(json, this.index); // zod decides whatever the fast check doubts
     if (!parsed.success) throw new Error(`snapshot ${revision} is invalid: ${parsed.error.issues[0]?.message}`);
     if (parsed.data.revision < revision) throw new Error(`snapshot ${revision} holds revision ${parsed.data.revision}`);
     this.offer(parsed.data);
