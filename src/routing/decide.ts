@@ -11,7 +11,7 @@
  */
 import { stickyBucketAfter } from "./murmur3";
 import type { Served } from "./served";
-import type { AgentEntry, ReleaseEntry, SnapshotIndex } from "./snapshot";
+import type { ReleaseEntry, SnapshotIndex } from "./snapshot";
 import { servedAt } from "./snapshot";
 
 export type DecisionKind = "stable" | "canary" | "pinned" | "off" | "failsafe";
@@ -41,53 +41,54 @@ export type Outcome =
   | { ok: true; decision: Decision }
   | { ok: false; status: 404 | 503; code: "unknown_agent" | "no_active_release"; message: string };
 
-function choose(
-  entry: AgentEntry,
-  facts: RequestFacts,
-): { release: ReleaseEntry; via: Via; bucket: number | null } | null {
-  const canary = entry.canary;
-  if (facts.pin !== null) {
-    if (entry.active !== null && facts.pin === entry.active.version)
-      return { release: entry.active, via: "pinned", bucket: null };
-    if (canary !== null && facts.pin === canary.release.version)
-      return { release: canary.release, via: "pinned", bucket: null };
-  }
-  let bucket: number | null = null;
-  if (canary !== null && facts.key !== null) {
-    bucket = stickyBucketAfter(canary.prefix, facts.key);
-    if (bucket < canary.threshold) return { release: canary.release, via: "canary", bucket };
-  }
-  if (entry.active !== null) return { release: entry.active, via: "stable", bucket };
-  if (entry.off !== null) return { release: entry.off, via: "rolled-back-off", bucket };
-  return null;
-}
-
 export function decide(index: SnapshotIndex, facts: RequestFacts, now: number): Outcome {
   const entry = index.agents.get(facts.agent);
   if (entry === undefined) return { ok: false, status: 404, code: "unknown_agent", message: `no agent ${facts.agent}` };
-  const chosen = choose(entry, facts);
-  if (chosen === null) {
-    return { ok: false, status: 503, code: "no_active_release", message: `agent ${facts.agent} has no active release` };
+  // Chosen in place, not through a helper returning an object: this runs on every request.
+  const canary = entry.canary;
+  let release: ReleaseEntry | null = null;
+  let via: Via = "stable";
+  let bucket: number | null = null;
+  if (facts.pin !== null) {
+    if (entry.active !== null && facts.pin === entry.active.version) release = entry.active;
+    else if (canary !== null && facts.pin === canary.release.version) release = canary.release;
+    if (release !== null) via = "pinned";
   }
-  const served = servedAt(chosen.release, now);
-  const off = chosen.via === "rolled-back-off" || served.mode === "off";
-  const kind: DecisionKind = off
-    ? served.userFallback !== null
-      ? "off"
-      : "failsafe"
-    : (chosen.via as Exclude<Via, "rolled-back-off">);
-  const pinHonored = chosen.via === "pinned";
+  if (release === null && canary !== null && facts.key !== null) {
+    bucket = stickyBucketAfter(canary.prefix, facts.key);
+    if (bucket < canary.threshold) {
+      release = canary.release;
+      via = "canary";
+    }
+  }
+  if (release === null) {
+    if (entry.active !== null) release = entry.active;
+    else if (entry.off !== null) {
+      release = entry.off;
+      via = "rolled-back-off";
+    } else {
+      return {
+        ok: false,
+        status: 503,
+        code: "no_active_release",
+        message: `agent ${facts.agent} has no active release`,
+      };
+    }
+  }
+  const served = servedAt(release, now);
+  const kind: DecisionKind =
+    via === "rolled-back-off" || served.mode === "off" ? (served.userFallback !== null ? "off" : "failsafe") : via;
   return {
     ok: true,
     decision: {
       agent: facts.agent,
       kind,
-      via: chosen.via,
-      release: chosen.release,
+      via,
+      release,
       served,
-      bucket: chosen.bucket,
-      canary: entry.canary?.view ?? null,
-      pinIgnored: facts.pin !== null && !pinHonored ? facts.pin : null,
+      bucket,
+      canary: canary === null ? null : canary.view,
+      pinIgnored: facts.pin !== null && via !== "pinned" ? facts.pin : null,
       revision: index.revision,
     },
   };
