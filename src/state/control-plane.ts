@@ -5,7 +5,9 @@
  * without yielding in between, so concurrent admin calls are serialized and none is lost. Only then is the
  * next snapshot published to KV. Publishing is single-flight, in revision order, at most once a second
  * (KV's write rate for one key), and retried from an alarm until it succeeds: a committed change is never
- * lost even when KV is failing, and an older revision never overwrites a newer one.
+ * lost even when KV is failing, and an older revision never overwrites a newer one. An instance that starts
+ * with SQLite ahead of KV (its predecessor was reset or evicted mid-publish) arms the alarm itself, so KV
+ * catches up without waiting for the next mutation.
  */
 import { DurableObject } from "cloudflare:workers";
 import { apply, expiredAt } from "../control/apply";
@@ -62,6 +64,13 @@ export class ControlPlane extends DurableObject<Bindings> {
     this.store = new ControlStore(ctx.storage.sql);
     this.state = this.store.load();
     this.kv = env.STATE;
+    // State committed but not yet in KV: the previous instance was reset or evicted mid-publish (its in-memory
+    // retry is gone). Publish from an alarm rather than wait for the next mutation. Any call wakes the new
+    // instance; with the default freshness path every isolate's sync() does, within a second. A second later,
+    // not now: KV takes one write a second per key, and the predecessor's last put may still be landing.
+    if (this.publishedRevision() < this.state.revision) {
+      void ctx.blockConcurrencyWhile(() => this.armAlarm(Date.now() + MIN_PUBLISH_GAP_MS));
+    }
   }
 
   async mutate(input: CommandInput, actor: Actor, ifMatch?: number): Promise<Mutated | Refusal> {

@@ -86,7 +86,9 @@ async function quiet(): Promise<void> {
 /** Starts a mutation and resets every Durable Object once its publish is writing to KV. */
 async function resetMidPublish(body: Record<string, unknown>): Promise<Response> {
   await quiet();
-  const { writer, writing } = slowWriter(1000);
+  // Each put takes 500 ms: the reset instance's publish then fails (its storage is gone) well within the 2 s
+  // the mutation waits for KV (PUBLISH_WAIT_MS), so the caller's answer is the failure, not a timed-out success.
+  const { writer, writing } = slowWriter(500);
   await runInDurableObject(stub(), (i) => i.useKvWriterForTests(writer));
   const pending = call("operator", "POST", "/overrides", body);
   await writing(); // committed; the publish is now waiting on KV
@@ -150,13 +152,17 @@ describe("the Durable Object reset mid-mutation", () => {
       set: { mode: "draft-only" },
       reason: "committed, then the object was reset",
     });
-    // The caller's answer is lost to the reset (a 5xx JSON error), though the change was committed.
-    expect(res.status).toBeGreaterThanOrEqual(500);
+    // The caller either hears the committed change (here the reset instance's publish can still finish, since
+    // its successor's alarm published first) or its answer is lost to the reset: a 5xx JSON error, though the
+    // change was committed.
     expect(res.headers.get("content-type")).toContain("application/json");
-    await res.body?.cancel();
+    const answer = (await res.json()) as { revision?: number; error?: { code: string } };
 
     // The new instance reloads it from SQLite: what the operator sees in the state and the audit.
     const s = await state();
+    if (res.status < 500)
+      expect({ status: res.status, revision: answer.revision }).toEqual({ status: 201, revision: s.revision });
+    else expect(answer.error).toBeDefined();
     expect(s.overrides.map((o) => o.reason)).toContain("committed, then the object was reset");
     const entries = await audit();
     expect(entries.at(-1)).toMatchObject({ action: "override.add", reason: "committed, then the object was reset" });
@@ -166,8 +172,8 @@ describe("the Durable Object reset mid-mutation", () => {
     const served = await fetchWithin(`https://gw/agents/${AGENT}/x`);
     expect(served.headers.get("x-agent-lane")).toBe("draft-only");
     await served.body?.cancel();
-    // KV catches up with the next publish: the next change publishes every revision up to it.
-    await sleep(1100);
+    // KV catches up (the alarm the new instance armed, gap 1), and the next change is published at once.
+    await quiet();
     const next = await ok<{ revision: number; published: boolean }>(
       call("operator", "POST", "/overrides", {
         scope: { agent: AGENT },
@@ -180,16 +186,20 @@ describe("the Durable Object reset mid-mutation", () => {
     expect(JSON.parse((await env.STATE.get(HEAD_KEY)) ?? "{}").revision).toBe(next.revision);
   });
 
-  // KNOWN GAP, reported (src/state/control-plane.ts): a reset during a publish leaves the committed revision
-  // unpublished to KV with no alarm armed, so KV (the fallback path, and the only path with FRESHNESS = "kv")
-  // lags until the next mutation. Fix: arm the alarm before writing KV, or on load when published < revision.
-  // This test asserts the fixed behaviour and is expected to fail until then.
-  it.fails("after a reset mid-publish, an alarm is armed to publish the committed revision", async () => {
+  // Reliability gap 1 (fixed): the instance that follows the reset finds SQLite ahead of KV and arms the publish
+  // alarm itself, so KV catches up with no further mutation. (The reset instance's own KV puts may still land
+  // in this harness, so what is awaited is the control plane's record that it published: `publishedRevision`.)
+  it("after a reset mid-publish, the alarm publishes the committed revision to KV without another mutation", async () => {
     const res = await resetMidPublish({ scope: { agent: AGENT }, set: { disableTools: ["send_email"] }, reason: "x" });
     await res.body?.cancel();
-    const s = await state();
-    expect(s.publishedRevision).toBeLessThan(s.revision);
-    expect(await runDurableObjectAlarm(stub())).toBe(true);
+    let s = await state();
+    // The alarm fires by itself (no runDurableObjectAlarm, no mutation).
+    for (let i = 0; i < 100 && s.publishedRevision < s.revision; i++) {
+      await sleep(100);
+      s = await state();
+    }
+    expect(s.publishedRevision).toBe(s.revision);
+    expect(JSON.parse((await env.STATE.get(HEAD_KEY)) ?? "{}").revision).toBe(s.revision);
   });
 
   it("loses no answered change when reset during a burst of concurrent mutations", async () => {
