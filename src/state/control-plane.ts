@@ -6,8 +6,9 @@
  * next snapshot published to KV. Publishing is single-flight, in revision order, at most once a second
  * (KV's write rate for one key), and retried from an alarm until it succeeds: a committed change is never
  * lost even when KV is failing, and an older revision never overwrites a newer one. An instance that starts
- * with SQLite ahead of KV (its predecessor was reset or evicted mid-publish) arms the alarm itself, so KV
- * catches up without waiting for the next mutation.
+ * with SQLite ahead of KV (its predecessor was reset or evicted mid-publish) arms the alarm at once, so KV
+ * catches up without waiting for the next mutation; and a mutation waits for KV at most PUBLISH_WAIT_MS before
+ * answering `published: false`.
  */
 import { DurableObject } from "cloudflare:workers";
 import { apply, expiredAt } from "../control/apply";
@@ -42,6 +43,11 @@ export type KvWriter = Pick<KVNamespace, "put">;
 
 const MIN_PUBLISH_GAP_MS = 1000;
 const MAX_RETRY_MS = 30_000;
+/** How long a mutation waits for its KV publish before answering `published: false` (the alarm finishes it). */
+export const PUBLISH_WAIT_MS = 2000;
+
+/** The wait before the next attempt after `failures` failed ones in a row. */
+const retryDelay = (failures: number): number => Math.min(MAX_RETRY_MS, 250 * 2 ** failures);
 
 function newOverrideId(): string {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -83,7 +89,7 @@ export class ControlPlane extends DurableObject<Bindings> {
           : input;
     const done = this.commit(command, actor, ifMatch);
     if (!done.ok) return done;
-    if (done.changed) await this.publish();
+    if (done.changed) await this.publishWithin(PUBLISH_WAIT_MS);
     return { ...done, published: this.publishedRevision() >= done.revision };
   }
 
@@ -123,9 +129,28 @@ export class ControlPlane extends DurableObject<Bindings> {
     return this.store.meta("published");
   }
 
+  /**
+   * Publishes, waiting at most `ms`: a KV put that hangs must not hold the admin call open. The write goes on
+   * after the bound (a failure arms the retry alarm); should the object be evicted meanwhile, its successor
+   * finds KV behind and arms the alarm itself (constructor).
+   */
+  private async publishWithin(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    });
+    try {
+      await Promise.race([this.publish(), bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private async publish(): Promise<void> {
     if (this.publishedRevision() >= this.state.revision) return;
-    if (this.publishing !== null) return this.armAlarm(this.lastPublishAt + MIN_PUBLISH_GAP_MS);
+    // In flight: its end re-arms for what it did not cover (write() below). Not `lastPublishAt + gap`, which may
+    // be past: an alarm that fires at once and finds the write still in flight would spin.
+    if (this.publishing !== null) return this.armAlarm(Date.now() + MIN_PUBLISH_GAP_MS);
     const wait = this.lastPublishAt + MIN_PUBLISH_GAP_MS - Date.now();
     if (wait > 0) return this.armAlarm(Date.now() + wait);
     this.publishing = this.write().finally(() => {
@@ -147,7 +172,7 @@ export class ControlPlane extends DurableObject<Bindings> {
       console.log(JSON.stringify({ msg: "published", revision }));
     } catch (err) {
       this.failures++;
-      const retryIn = Math.min(MAX_RETRY_MS, 250 * 2 ** this.failures);
+      const retryIn = retryDelay(this.failures);
       console.error(JSON.stringify({ msg: "publish failed", revision, error: String(err), retryIn }));
       await this.armAlarm(Date.now() + retryIn);
       return;

@@ -10,7 +10,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import type { Snapshot } from "../../src/routing/snapshot";
-import type { KvWriter } from "../../src/state/control-plane";
+import { type KvWriter, PUBLISH_WAIT_MS } from "../../src/state/control-plane";
 import { resetIsolateForTests, snapshotCache } from "../../src/state/isolate";
 import { HEAD_KEY } from "../../src/state/kv-layout";
 import { call, ok } from "../helpers/admin";
@@ -158,6 +158,29 @@ describe("only the head write failing", () => {
     expect(res.headers.get("x-agent-release")).toBe("v2");
     await res.body?.cancel();
     await useWriter(null);
+    await expectKvMatchesControl();
+  });
+});
+
+describe("a KV write that does not settle", () => {
+  it("answers the mutation within PUBLISH_WAIT_MS with published: false, and KV catches up later", async () => {
+    await quiet();
+    await useWriter({
+      put: async (key: string, value: string, options?: KVNamespacePutOptions) => {
+        await new Promise((r) => setTimeout(r, 4000)); // twice the bound, for each of the two puts
+        return env.STATE.put(key, value, options);
+      },
+    });
+    const started = Date.now();
+    const flip = await ok<{ revision: number; published: boolean }>(
+      call("releaser", "POST", `/agents/${AGENT}/promote`, { version: "v2", reason: "kv slow" }),
+    );
+    const elapsed = Date.now() - started;
+    expect(flip.published).toBe(false);
+    expect(elapsed).toBeGreaterThanOrEqual(PUBLISH_WAIT_MS - 50);
+    expect(elapsed).toBeLessThan(PUBLISH_WAIT_MS + 1500); // not the 8 s the two puts take
+    expect((await state()).agents[AGENT]!.active).toBe("v2"); // committed all the same
+    await useWriter(null); // the put in flight still finishes; later ones go straight to KV
     await expectKvMatchesControl();
   });
 });
