@@ -23,6 +23,36 @@ export const control = (env: Bindings): ControlApi =>
 
 export const etag = (revision: number): string => `"${revision}"`;
 
+/**
+ * A mutation through the control plane. When the call fails across the Durable Object boundary (the object was
+ * reset, evicted, overloaded, or threw), the change may or may not have been committed: the caller gets 503
+ * `outcome_unknown`, which says so and how to find out, instead of a 500 that reads as "not done".
+ */
+export async function mutate(
+  env: Bindings,
+  ...args: Parameters<ControlApi["mutate"]>
+): Promise<Awaited<ReturnType<ControlApi["mutate"]>>> {
+  try {
+    return await control(env).mutate(...args);
+  } catch (err) {
+    console.error(
+      JSON.stringify({
+        msg: "control plane call failed",
+        kind: args[0].kind,
+        error: String(err),
+        stack: (err as Error)?.stack,
+      }),
+    );
+    throw new HttpError(
+      503,
+      "outcome_unknown",
+      "the control plane failed while handling this change, which may or may not have been applied: read GET /admin/v1/audit (or /state) before retrying, or retry with If-Match",
+      { retryable: (err as { retryable?: unknown })?.retryable === true },
+      { "retry-after": "1" },
+    );
+  }
+}
+
 /** `If-Match: "<revision>"` → the revision; absent → undefined; anything else is a 400. */
 export function ifMatch(c: Context<AdminEnv>): number | undefined {
   const raw = c.req.header("if-match");

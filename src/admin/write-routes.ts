@@ -9,7 +9,7 @@ import { HttpError } from "../errors";
 import { AgentId, Manifest, Version } from "../release/schema";
 import { OverrideId } from "../routing/override";
 import type { AdminEnv } from "./auth";
-import { control, deleteReason, ifMatch, mutationResponse } from "./respond";
+import { deleteReason, ifMatch, mutate, mutationResponse } from "./respond";
 
 const json = <T extends z.ZodType>(schema: T) => ({ content: { "application/json": { schema } }, required: true });
 const responses = {
@@ -18,6 +18,7 @@ const responses = {
   403: { description: "role too low" },
   404: { description: "unknown agent, release or override" },
   412: { description: "If-Match names another revision; nothing changed" },
+  503: { description: "outcome_unknown: the control plane failed mid-call; read the audit, or retry with If-Match" },
 };
 const AgentParam = z.object({ agent: AgentId });
 const ReasonOptional = z.object({ reason: z.string().optional() });
@@ -44,11 +45,7 @@ export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
           problems: [{ path: manifest.agent !== agent ? "agent" : "version", message: "does not match the path" }],
         });
       }
-      const out = await control(c.env).mutate(
-        { kind: "release.put", agent, version, manifest },
-        c.var.actor,
-        ifMatch(c),
-      );
+      const out = await mutate(c.env, { kind: "release.put", agent, version, manifest }, c.var.actor, ifMatch(c));
       return mutationResponse(c, out, true);
     },
   );
@@ -64,10 +61,7 @@ export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
     async (c) => {
       const { agent } = c.req.valid("param");
       const b = c.req.valid("json");
-      return mutationResponse(
-        c,
-        await control(c.env).mutate({ kind: "promote", agent, ...b }, c.var.actor, ifMatch(c)),
-      );
+      return mutationResponse(c, await mutate(c.env, { kind: "promote", agent, ...b }, c.var.actor, ifMatch(c)));
     },
   );
 
@@ -82,10 +76,7 @@ export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
     async (c) => {
       const { agent } = c.req.valid("param");
       const b = c.req.valid("json");
-      return mutationResponse(
-        c,
-        await control(c.env).mutate({ kind: "canary.set", agent, ...b }, c.var.actor, ifMatch(c)),
-      );
+      return mutationResponse(c, await mutate(c.env, { kind: "canary.set", agent, ...b }, c.var.actor, ifMatch(c)));
     },
   );
 
@@ -100,10 +91,7 @@ export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
     async (c) => {
       const { agent } = c.req.valid("param");
       const reason = await deleteReason(c);
-      return mutationResponse(
-        c,
-        await control(c.env).mutate({ kind: "canary.abort", agent, reason }, c.var.actor, ifMatch(c)),
-      );
+      return mutationResponse(c, await mutate(c.env, { kind: "canary.abort", agent, reason }, c.var.actor, ifMatch(c)));
     },
   );
 
@@ -118,10 +106,7 @@ export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
     async (c) => {
       const { agent } = c.req.valid("param");
       const b = c.req.valid("json");
-      return mutationResponse(
-        c,
-        await control(c.env).mutate({ kind: "rollback", agent, ...b }, c.var.actor, ifMatch(c)),
-      );
+      return mutationResponse(c, await mutate(c.env, { kind: "rollback", agent, ...b }, c.var.actor, ifMatch(c)));
     },
   );
 
@@ -135,11 +120,7 @@ export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
     }),
     async (c) => {
       const b = c.req.valid("json");
-      return mutationResponse(
-        c,
-        await control(c.env).mutate({ kind: "override.add", ...b }, c.var.actor, ifMatch(c)),
-        true,
-      );
+      return mutationResponse(c, await mutate(c.env, { kind: "override.add", ...b }, c.var.actor, ifMatch(c)), true);
     },
   );
 
@@ -154,10 +135,7 @@ export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
     async (c) => {
       const { id } = c.req.valid("param");
       const reason = await deleteReason(c);
-      return mutationResponse(
-        c,
-        await control(c.env).mutate({ kind: "override.remove", id, reason }, c.var.actor, ifMatch(c)),
-      );
+      return mutationResponse(c, await mutate(c.env, { kind: "override.remove", id, reason }, c.var.actor, ifMatch(c)));
     },
   );
 }

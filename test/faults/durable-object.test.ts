@@ -106,7 +106,7 @@ afterEach(async () => {
 });
 
 describe("the Durable Object throwing mid-commit", () => {
-  it("rolls the whole commit back: a 500 JSON error, no state, audit or KV change, and the next call works", async () => {
+  it("rolls the whole commit back: a 503 outcome_unknown JSON error, no state, audit or KV change, and the next call works", async () => {
     coldIsolate({}, false);
     expect(await servedRelease()).toBe("v1");
     const before = await fingerprint();
@@ -125,9 +125,14 @@ describe("the Durable Object throwing mid-commit", () => {
     });
     const res = await call("releaser", "POST", `/agents/${AGENT}/promote`, { version: "v2", reason: "will throw" });
     vi.restoreAllMocks();
-    expect(res.status).toBe(500);
+    // The failure crossed the Durable Object boundary: the caller cannot tell whether it was applied, and is
+    // told so (reliability gap 4), not handed a 500 that reads as "not done".
+    expect(res.status).toBe(503);
     expect(res.headers.get("content-type")).toContain("application/json");
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("internal_error");
+    expect(res.headers.get("retry-after")).toBe("1");
+    const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe("outcome_unknown");
+    expect(error.message).toMatch(/may or may not have been applied.*audit.*If-Match/);
     // What the operator sees: the failure, with its cause, in the logs.
     expect(errors.some((e) => e.includes("SQLite disk I/O error (injected)"))).toBe(true);
     expect(await fingerprint()).toEqual(before); // rolled back whole, in SQLite and in memory
@@ -162,7 +167,7 @@ describe("the Durable Object reset mid-mutation", () => {
     const s = await state();
     if (res.status < 500)
       expect({ status: res.status, revision: answer.revision }).toEqual({ status: 201, revision: s.revision });
-    else expect(answer.error).toBeDefined();
+    else expect({ status: res.status, code: answer.error?.code }).toEqual({ status: 503, code: "outcome_unknown" });
     expect(s.overrides.map((o) => o.reason)).toContain("committed, then the object was reset");
     const entries = await audit();
     expect(entries.at(-1)).toMatchObject({ action: "override.add", reason: "committed, then the object was reset" });
@@ -220,7 +225,13 @@ describe("the Durable Object reset mid-mutation", () => {
     const s = await state();
     const ids = new Set(s.overrides.map((o) => o.id));
     for (const a of answered) expect(ids.has(a.body.id!)).toBe(true); // every 201 is in the state
-    for (const a of answers.filter((x) => x.status !== 201)) expect(a.status).toBeGreaterThanOrEqual(500);
+    // An answer lost to the reset says the outcome is unknown (the audit below tells which were applied).
+    for (const a of answers.filter((x) => x.status !== 201)) {
+      expect({ status: a.status, code: (a.body as { error?: { code: string } }).error?.code }).toEqual({
+        status: 503,
+        code: "outcome_unknown",
+      });
+    }
     // Whatever was committed is audited exactly once, in order; answered or not.
     const burst = (await audit()).filter((e) => e.reason.startsWith("burst "));
     expect(new Set(burst.map((e) => e.reason)).size).toBe(burst.length);
