@@ -4,6 +4,7 @@
  * `model.baseUrl`, and the answer comes back with every call to a tool outside the lane withheld.
  */
 import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { AppEnv, Bindings } from "../env";
 import { HttpError, toResponse } from "../errors";
 import { forward, upstreamUrl } from "../proxy/forward";
@@ -27,7 +28,24 @@ export const models = new Hono<AppEnv>();
  */
 export const MODEL_TIMEOUT_MS = 600_000;
 
+/**
+ * Request bodies above this are refused with 413 `body_too_large` before they are parsed: the route must hold the
+ * whole JSON to rewrite it. 10 MiB is far above a long conversation with tool definitions, far below the
+ * isolate's 128 MB.
+ */
+export const MODEL_BODY_LIMIT = 10 * 1024 * 1024;
+
 const secretOf = (env: Bindings, p: Provider) => (p === "openai" ? env.OPENAI_API_KEY : env.ANTHROPIC_API_KEY);
+
+models.use(
+  "/models/*",
+  bodyLimit({
+    maxSize: MODEL_BODY_LIMIT,
+    onError: () => {
+      throw new HttpError(413, "body_too_large", `model request bodies are limited to ${MODEL_BODY_LIMIT} bytes`);
+    },
+  }),
+);
 
 for (const api of MODEL_APIS) models.post(`/models/:agent/v1/${api.path}`, (c) => serveModel(c, api));
 

@@ -1,9 +1,10 @@
 /** The model route's edges: decision headers, mode off, bad input, provider mismatch, credentials (CONTRACT §2.2). */
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { beforeEach, describe, expect, it } from "vitest";
+import { MODEL_BODY_LIMIT } from "../../src/gateway/models";
 import app from "../../src/index";
 import { override } from "../helpers/fixtures";
-import { publishModels, scenario } from "./helpers";
+import { provider, publishModels, scenario } from "./helpers";
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   new Request(`https://gw${path}`, {
@@ -53,6 +54,32 @@ describe("model route", () => {
     const res = await SELF.fetch(post(path, body));
     expect(res.status).toBe(status);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
+
+  it("refuses a body over MODEL_BODY_LIMIT with 413 body_too_large JSON, with or without a content-length", async () => {
+    const big = `{"model":"x","messages":[],"pad":"${"a".repeat(MODEL_BODY_LIMIT)}"}`;
+    const s = scenario();
+    const sized = await SELF.fetch(post("/models/support-bot/v1/chat/completions", big, s.headers));
+    expect(sized.status).toBe(413);
+    expect(((await sized.json()) as { error: { code: string } }).error.code).toBe("body_too_large");
+    const bytes = new TextEncoder().encode(big);
+    const chunked = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < bytes.length; i += 1 << 20) controller.enqueue(bytes.subarray(i, i + (1 << 20)));
+        controller.close();
+      },
+    });
+    const streamed = await SELF.fetch(
+      new Request("https://gw/models/support-bot/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...s.headers },
+        body: chunked,
+        duplex: "half",
+      } as RequestInit),
+    );
+    expect(streamed.status).toBe(413);
+    expect(((await streamed.json()) as { error: { code: string } }).error.code).toBe("body_too_large");
+    expect((await fetch(`${provider}/_seen/${s.headers["x-mock-id"]}`)).status).toBe(404); // never sent on
   });
 
   it("a deployment secret replaces the client's credentials", async () => {
