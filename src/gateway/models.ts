@@ -17,6 +17,7 @@ import { ToolGate } from "../proxy/models/policy";
 import { modelLaneOf } from "../proxy/models/request-common";
 import { AGENT_ID } from "../release/schema";
 import type { Decision } from "../routing/decide";
+import { recordLateFailure, recordOutcome } from "../state/counter";
 import { decideRequest, userFallbackResponse } from "./decide-request";
 import { logRequest } from "./request-log";
 
@@ -56,6 +57,7 @@ async function serveModel(c: Context<AppEnv>, api: ModelApi): Promise<Response> 
   let stale = false;
   let upstreamStatus: number | null = null;
   let failureClass: string | null = null;
+  let blocked = false;
   let response: Response;
   try {
     if (!AGENT_ID.test(agent)) throw new HttpError(404, "unknown_agent", "no such agent");
@@ -86,7 +88,8 @@ async function serveModel(c: Context<AppEnv>, api: ModelApi): Promise<Response> 
       upstreamStatus = upstream.status;
       failureClass =
         upstream.headers.get("x-agent-failure-class") ?? (upstream.status >= 500 ? "upstream_error" : null);
-      // The lead wires `tool_blocked` into the failure counts (§2.3); until then each withheld call is a log line.
+      // Each withheld call is a log line; the request counts `tool_blocked` for the guard (§2.3), once however
+      // many calls it withheld (docs/guard.md: a class at most once per request, so rates stay per request).
       const gate = new ToolGate(lane.policy, (tool) =>
         console.log(
           JSON.stringify({
@@ -99,8 +102,13 @@ async function serveModel(c: Context<AppEnv>, api: ModelApi): Promise<Response> 
           }),
         ),
       );
-      response = await enforceResponse(upstream, api, gate);
-      if (failureClass === null && gate.blocked.length > 0) failureClass = "tool_blocked";
+      // A stream's calls are known only at its end: counted then, as a late failure of this request.
+      const ctx = c.executionCtx;
+      const streamEnded = () => {
+        if (gate.blocked.length > 0) recordLateFailure(c.env, ctx, d, "tool_blocked");
+      };
+      response = await enforceResponse(upstream, api, gate, streamEnded);
+      if (gate.blocked.length > 0) blocked = true;
     }
   } catch (err) {
     response = toResponse(err);
@@ -114,11 +122,12 @@ async function serveModel(c: Context<AppEnv>, api: ModelApi): Promise<Response> 
     agent,
     status: response.status,
     upstreamStatus,
-    failureClass,
+    failureClass: failureClass ?? (blocked ? "tool_blocked" : null),
     durationMs: Date.now() - started,
     decision,
     stale,
   });
+  recordOutcome(c.env, c.executionCtx, decision, [failureClass, blocked ? "tool_blocked" : null]);
   return response;
 }
 

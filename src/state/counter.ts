@@ -53,14 +53,23 @@ export class Counter {
     this.isolateId = opts.isolateId ?? crypto.randomUUID();
   }
 
-  /** Counts one request; `background` receives the flush when this call starts one (pass `ctx.waitUntil`). */
-  record(agent: string, release: string, failures: readonly string[], background: (p: Promise<unknown>) => void) {
+  /**
+   * Counts one request (`served`), or only failures found after its answer began (`served` false: a body cut
+   * short, calls withheld from a stream); `background` receives the flush when this call starts one.
+   */
+  record(
+    agent: string,
+    release: string,
+    failures: readonly string[],
+    background: (p: Promise<unknown>) => void,
+    served = true,
+  ) {
     const c = entry(
       entry(this.pending, agent, () => new Map<string, Counts>()),
       release,
       emptyCounts,
     );
-    c.served++;
+    if (served) c.served++;
     for (const cls of failures) {
       if (c.failures[cls] !== undefined || Object.keys(c.failures).length < MAX_CLASSES) {
         c.failures[cls] = (c.failures[cls] ?? 0) + 1;
@@ -158,9 +167,33 @@ export function recordOutcome(
   decision: Decision | null,
   failure: Failure,
 ): void {
+  record(env, ctx, decision, failure, true);
+}
+
+/**
+ * Counts failures of a request already counted by `recordOutcome`, found after its status was sent: a body the
+ * upstream cut short, or tool calls withheld from a stream. The request is not counted as served again.
+ */
+export function recordLateFailure(
+  env: Bindings,
+  ctx: { waitUntil(p: Promise<unknown>): void },
+  decision: Decision | null,
+  failure: Failure,
+): void {
+  const classes = failureClasses(failure);
+  if (classes.length > 0) record(env, ctx, decision, classes, false);
+}
+
+function record(
+  env: Bindings,
+  ctx: { waitUntil(p: Promise<unknown>): void },
+  decision: Decision | null,
+  failure: Failure,
+  served: boolean,
+): void {
   if (decision === null || decision.kind === "off" || decision.kind === "failsafe") return;
   counter ??= new Counter({ send: (agent, batches) => guardOf(env, agent).record(agent, batches), now: Date.now });
-  counter.record(decision.agent, decision.release.version, failureClasses(failure), (p) => ctx.waitUntil(p));
+  counter.record(decision.agent, decision.release.version, failureClasses(failure), (p) => ctx.waitUntil(p), served);
 }
 
 /** This isolate's counter (tests: flush it, or forget it for a cold start). */

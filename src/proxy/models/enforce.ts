@@ -8,7 +8,13 @@ import { parseObj } from "./json";
 import type { ToolGate } from "./policy";
 import { sseFilterStream } from "./sse";
 
-export async function enforceResponse(upstream: Response, api: ModelApi, gate: ToolGate): Promise<Response> {
+/** `onStreamEnd` runs when a filtered event stream has ended cleanly: the gate then holds every call's fate. */
+export async function enforceResponse(
+  upstream: Response,
+  api: ModelApi,
+  gate: ToolGate,
+  onStreamEnd?: () => void,
+): Promise<Response> {
   const type = upstream.headers.get("content-type") ?? "";
   if (!upstream.ok || upstream.body === null) return new Response(upstream.body, upstream);
   const headers = new Headers(upstream.headers);
@@ -16,7 +22,7 @@ export async function enforceResponse(upstream: Response, api: ModelApi, gate: T
   headers.delete("content-length");
   headers.delete("content-encoding");
   if (type.includes("text/event-stream")) {
-    return new Response(upstream.body.pipeThrough(sseFilterStream(api.streamFilter(gate))), {
+    return new Response(upstream.body.pipeThrough(sseFilterStream(api.streamFilter(gate), onStreamEnd)), {
       status: upstream.status,
       headers,
     });

@@ -127,8 +127,9 @@ export type EventFilter = (ev: SseEvent) => string;
 /**
  * A byte stream of events through a filter. Each upstream chunk yields at once the output of every event it
  * completes; nothing waits for the end of the stream, and an upstream error errors the client's stream.
+ * `onEnd` runs once the stream has ended cleanly and its last event was filtered (not after an error).
  */
-export function sseFilterStream(filter: EventFilter): TransformStream<Uint8Array, Uint8Array> {
+export function sseFilterStream(filter: EventFilter, onEnd?: () => void): TransformStream<Uint8Array, Uint8Array> {
   const parser = new SseParser();
   const encoder = new TextEncoder();
   const emit = (events: SseEvent[], controller: TransformStreamDefaultController<Uint8Array>) => {
@@ -138,6 +139,9 @@ export function sseFilterStream(filter: EventFilter): TransformStream<Uint8Array
   };
   return new TransformStream<Uint8Array, Uint8Array>({
     transform: (chunk, controller) => emit(parser.push(chunk), controller),
-    flush: (controller) => emit(parser.end(), controller),
+    flush: (controller) => {
+      emit(parser.end(), controller);
+      onEnd?.();
+    },
   });
 }
