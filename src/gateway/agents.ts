@@ -7,9 +7,10 @@ import type { AppEnv } from "../env";
 import { HttpError, toResponse } from "../errors";
 import { DEFAULT_TIMEOUT_MS, forward, upstreamUrl } from "../proxy/forward";
 import { stampDecision, upstreamHeaders } from "../proxy/headers";
+import { watchBody } from "../proxy/watch-body";
 import { AGENT_ID } from "../release/schema";
 import type { Decision } from "../routing/decide";
-import { recordOutcome } from "../state/counter";
+import { recordLateFailure, recordOutcome } from "../state/counter";
 import { decideRequest, userFallbackResponse } from "./decide-request";
 import { logRequest } from "./request-log";
 
@@ -48,7 +49,30 @@ agents.all("/agents/*", async (c) => {
       upstreamStatus = upstream.status;
       failureClass =
         upstream.headers.get("x-agent-failure-class") ?? (upstream.status >= 500 ? "upstream_error" : null);
-      response = new Response(upstream.body, upstream);
+      // A body the upstream cuts short after its headers is invisible in the status: count it when it happens.
+      const d = decision;
+      const ctx = c.executionCtx;
+      const body =
+        upstream.body === null
+          ? null
+          : watchBody(
+              upstream.body,
+              (p) => ctx.waitUntil(p),
+              (error) => {
+                console.error(
+                  JSON.stringify({
+                    msg: "upstream body cut",
+                    route: "agent",
+                    agent,
+                    release: d.release.version,
+                    failureClass: "upstream_error",
+                    error: String(error),
+                  }),
+                );
+                recordLateFailure(c.env, ctx, d, "upstream_error");
+              },
+            );
+      response = new Response(body, upstream);
     }
   } catch (err) {
     response = toResponse(err);

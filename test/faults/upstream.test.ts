@@ -7,6 +7,8 @@
  * client and the operator see in each fault, including the two that happen after the status is sent.)
  */
 import { beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { isolateCounter } from "../../src/state/counter";
+import type { GuardHealth } from "../../src/state/guard-health";
 import { call, ok } from "../helpers/admin";
 import { manifest } from "../helpers/fixtures";
 import { fetchWithin, fingerprint } from "../security/support";
@@ -41,6 +43,15 @@ async function logged(fn: () => Promise<void>): Promise<LogLine[]> {
     spy.mockRestore();
   }
   return lines;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What the guard counted for v1 over its upstream_error trigger's window: requests, and upstream_error failures. */
+async function upstreamErrors(): Promise<{ requests: number; errors: number }> {
+  const h = await ok<GuardHealth>(call("viewer", "GET", `/agents/${AGENT}/health`));
+  const t = h.releases[0]!.triggers.find((x) => x.trigger.failureClass === "upstream_error")!;
+  return { requests: t.requests, errors: t.failures.upstream_error ?? 0 };
 }
 
 let before: Awaited<ReturnType<typeof fingerprint>>;
@@ -83,7 +94,13 @@ describe("before the headers", () => {
 });
 
 describe("after the headers", () => {
-  it("a truncated chunked body reaches the client as an error on the stream, never as a clean end", async () => {
+  it("a truncated chunked body reaches the client as an error on the stream, and is logged and counted as upstream_error", async () => {
+    await isolateCounter()?.flush();
+    const errorsBefore = await upstreamErrors();
+    const cuts: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => {
+      cuts.push(a.map(String).join(" "));
+    });
     let res!: Response;
     const lines = await logged(async () => {
       res = await fetchWithin(`https://gw/agents/${AGENT}/truncate`);
@@ -104,8 +121,27 @@ describe("after the headers", () => {
     }
     expect(text).toContain("part 0");
     expect(failed).not.toBeNull(); // the client can tell the answer is incomplete
-    // What the operator sees: the request, logged at its headers as a 200; the cut is not in the log line.
+    // What the operator sees: the request, logged at its headers as a 200, then the cut in a line of its own...
     expect(lines).toContainEqual(expect.objectContaining({ status: 200, upstreamStatus: 200, failureClass: null }));
+    for (let i = 0; i < 50 && !cuts.some((l) => l.includes("upstream body cut")); i++) await sleep(20);
+    spy.mockRestore();
+    const cut = cuts.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "upstream body cut");
+    expect(cut).toMatchObject({ agent: AGENT, release: "v1", failureClass: "upstream_error" });
+    // ... and the guard counts it as an upstream_error of the release (not as a second request).
+    await isolateCounter()!.flush();
+    expect(await upstreamErrors()).toEqual({ requests: errorsBefore.requests + 1, errors: errorsBefore.errors + 1 });
+  });
+
+  it("a client that goes away mid-stream is no upstream failure", async () => {
+    await isolateCounter()?.flush();
+    const errorsBefore = await upstreamErrors();
+    const res = await fetchWithin(`https://gw/agents/${AGENT}/stall?ms=500`);
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel(); // the client leaves while the upstream is still sending
+    await sleep(800);
+    await isolateCounter()!.flush();
+    expect(await upstreamErrors()).toEqual({ requests: errorsBefore.requests + 1, errors: errorsBefore.errors });
   });
 
   it("a stall after the headers is passed on as it is: timeoutMs covers the headers, not the body", async () => {
