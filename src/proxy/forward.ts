@@ -39,6 +39,14 @@ export function upstreamUrl(base: string, rawPath: string, search: string): stri
   const segments = rawPath.split("/");
   if (segments.some((s) => /^(\.|%2e){1,2}$/i.test(s)))
     throw new HttpError(400, "bad_path", "dot segments are not allowed in the path");
-  const trimmed = base.endsWith("/") ? base.slice(0, -1) : base;
-  return `${trimmed}${rawPath}${search}`;
+  // The release's URL may carry a query of its own (an API version, a tenant): the path goes before it, and the
+  // client's query is appended after it.
+  const hash = base.indexOf("#");
+  const bare = hash < 0 ? base : base.slice(0, hash);
+  const q = bare.indexOf("?");
+  const root = q < 0 ? bare : bare.slice(0, q);
+  const own = q < 0 ? "" : bare.slice(q + 1);
+  const trimmed = root.endsWith("/") ? root.slice(0, -1) : root;
+  const query = own === "" ? search : search.length <= 1 ? `?${own}` : `?${own}&${search.slice(1)}`;
+  return `${trimmed}${rawPath}${query}`;
 }

@@ -258,4 +258,15 @@ describe("paths that could climb out of the upstream's base path", () => {
     if (rejected) expect(build).toThrow(expect.objectContaining({ status: 400, code: "bad_path" }));
     else expect(build()).toBe(`http://up/base${raw}?q=1`);
   });
+
+  it.each([
+    ["http://up/base", "/x", "", "http://up/base/x"],
+    ["http://up/base/", "/x", "?q=1", "http://up/base/x?q=1"],
+    ["http://up/base?api-version=2", "/x", "", "http://up/base/x?api-version=2"],
+    ["http://up/base/?api-version=2", "/x", "?q=1", "http://up/base/x?api-version=2&q=1"],
+    ["http://up/base?api-version=2", "", "?", "http://up/base?api-version=2"],
+    ["http://up/base?a=1#frag", "/x", "?b=2", "http://up/base/x?a=1&b=2"],
+  ])("upstreamUrl(%s, %s, %s) → %s: the path goes before the release URL's own query", (base, raw, search, want) => {
+    expect(upstreamUrl(base, raw, search)).toBe(want);
+  });
 });
