@@ -89,7 +89,12 @@ export class ControlPlane extends DurableObject<Bindings> {
           : input;
     const done = this.commit(command, actor, ifMatch);
     if (!done.ok) return done;
-    if (done.changed) await this.publishWithin(PUBLISH_WAIT_MS);
+    if (done.changed) {
+      // An override with a ttl needs its own wake-up: the alarm may be idle (nothing to publish) or set later.
+      const expiry = this.store.nextExpiry();
+      if (expiry !== null) await this.armAlarm(expiry);
+      await this.publishWithin(PUBLISH_WAIT_MS);
+    }
     return { ...done, published: this.publishedRevision() >= done.revision };
   }
 
