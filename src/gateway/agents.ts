@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { HttpError, toResponse } from "../errors";
-import { DEFAULT_TIMEOUT_MS, forward, upstreamUrl } from "../proxy/forward";
+import { answeredFailure, DEFAULT_TIMEOUT_MS, forward, thrownFailure, upstreamUrl } from "../proxy/forward";
 import { stampDecision, upstreamHeaders } from "../proxy/headers";
 import { watchBody } from "../proxy/watch-body";
 import { AGENT_ID } from "../release/schema";
@@ -47,8 +47,7 @@ agents.all("/agents/*", async (c) => {
         workflow.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       );
       upstreamStatus = upstream.status;
-      failureClass =
-        upstream.headers.get("x-agent-failure-class") ?? (upstream.status >= 500 ? "upstream_error" : null);
+      failureClass = answeredFailure(upstream);
       // A body the upstream cuts short after its headers is invisible in the status: count it when it happens.
       const d = decision;
       const ctx = c.executionCtx;
@@ -76,8 +75,7 @@ agents.all("/agents/*", async (c) => {
     }
   } catch (err) {
     response = toResponse(err);
-    if (err instanceof HttpError && err.code === "upstream_timeout") failureClass = "upstream_timeout";
-    if (err instanceof HttpError && err.code === "upstream_unreachable") failureClass = "upstream_error";
+    failureClass = thrownFailure(err);
   }
   if (decision !== null) stampDecision(response.headers, decision, stale);
   logRequest({

@@ -7,7 +7,7 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv, Bindings } from "../env";
 import { HttpError, toResponse } from "../errors";
-import { forward, upstreamUrl } from "../proxy/forward";
+import { answeredFailure, forward, thrownFailure, upstreamUrl } from "../proxy/forward";
 import { stampDecision, upstreamHeaders } from "../proxy/headers";
 import { MODEL_APIS, type ModelApi, type Provider } from "../proxy/models/apis";
 import { applyCredentials } from "../proxy/models/credentials";
@@ -86,8 +86,7 @@ async function serveModel(c: Context<AppEnv>, api: ModelApi): Promise<Response> 
         MODEL_TIMEOUT_MS,
       );
       upstreamStatus = upstream.status;
-      failureClass =
-        upstream.headers.get("x-agent-failure-class") ?? (upstream.status >= 500 ? "upstream_error" : null);
+      failureClass = answeredFailure(upstream);
       // Each withheld call is a log line; the request counts `tool_blocked` for the guard (§2.3), once however
       // many calls it withheld (docs/guard.md: a class at most once per request, so rates stay per request).
       const gate = new ToolGate(lane.policy, (tool) =>
@@ -112,8 +111,7 @@ async function serveModel(c: Context<AppEnv>, api: ModelApi): Promise<Response> 
     }
   } catch (err) {
     response = toResponse(err);
-    if (err instanceof HttpError && err.code === "upstream_timeout") failureClass = "upstream_timeout";
-    if (err instanceof HttpError && err.code === "upstream_unreachable") failureClass = "upstream_error";
+    failureClass = thrownFailure(err);
   }
   if (decision !== null) stampDecision(response.headers, decision, stale);
   logRequest({

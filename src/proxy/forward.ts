@@ -50,3 +50,16 @@ export function upstreamUrl(base: string, rawPath: string, search: string): stri
   const query = own === "" ? search : search.length <= 1 ? `?${own}` : `?${own}&${search.slice(1)}`;
   return `${trimmed}${rawPath}${query}`;
 }
+
+/** The failure class an upstream's answer carries (§2.3): its own header first, else any 5xx is an upstream error. */
+export function answeredFailure(upstream: Response): string | null {
+  return upstream.headers.get("x-agent-failure-class") ?? (upstream.status >= 500 ? "upstream_error" : null);
+}
+
+/** The failure class of a forwarding that threw: a timeout or an unreachable upstream; anything else is ours. */
+export function thrownFailure(err: unknown): string | null {
+  if (!(err instanceof HttpError)) return null;
+  if (err.code === "upstream_timeout") return "upstream_timeout";
+  if (err.code === "upstream_unreachable") return "upstream_error";
+  return null;
+}

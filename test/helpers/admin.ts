@@ -1,6 +1,7 @@
 /** Calls the admin API through the real Worker, as a token of a given role. */
 import { env, SELF } from "cloudflare:test";
 import { inject } from "vitest";
+import type { AuditEntry } from "../../src/state/control-store";
 import { manifest } from "./fixtures";
 
 export type TestRole = "viewer" | "operator" | "releaser" | "admin";
@@ -37,18 +38,7 @@ export async function state(): Promise<{
   return ok(call("viewer", "GET", "/state"));
 }
 
-export interface AuditEntry {
-  seq: number;
-  at: string;
-  actor: string;
-  role: string;
-  action: string;
-  agent: string | null;
-  reason: string;
-  before: unknown;
-  after: unknown;
-  revision: number;
-}
+export type { AuditEntry };
 
 /** GET /audit with the given query (e.g. "?agent=x&limit=5"). */
 export async function audit(query = ""): Promise<{ entries: AuditEntry[]; next: number | null }> {
