@@ -70,6 +70,9 @@ export const unreachableControl = {
     snapshotText: async () => {
       throw new Error("Durable Object unreachable (injected)");
     },
+    sync: async () => {
+      throw new Error("Durable Object unreachable (injected)");
+    },
   }),
 } as unknown as Bindings["CONTROL"];
 

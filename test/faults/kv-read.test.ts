@@ -148,6 +148,9 @@ describe("a cold isolate while KV is unreachable", () => {
     expect(res.headers.get("x-agent-release")).toBe("v1");
     await res.body?.cancel();
     expect(await health()).toMatchObject({ source: "kv", stale: false, degraded: expect.stringContaining("control") });
+    // /healthz may have started a background refresh (the test interval is 0): let it end before the fault,
+    // or the refresh below would join it and read KV as it was.
+    await snapshotCache(env).refresh();
     kv.fault = "hang";
     await snapshotCache(env).refresh();
     res = await agentCall();

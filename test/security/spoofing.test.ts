@@ -279,10 +279,12 @@ describe("admin authentication", () => {
       });
     }
     const secrets = [...TEST_TOKENS, DEV_TOKEN, "not-a-real-token-1234"];
-    for (const token of secrets) {
+    // Each token asks for another percent (9, 8, 7, …: lowering is an operator's move), so every call a valid
+    // token of sufficient role makes is a real change that the audit must hold; a repeat would be a no-op.
+    for (const [i, token] of secrets.entries()) {
       for (const [method, path, body] of [
         ["GET", "/state", undefined],
-        ["POST", `/agents/${AGENT}/canary`, { version: "v2", percent: 10, reason: "log test" }],
+        ["POST", `/agents/${AGENT}/canary`, { version: "v2", percent: 9 - i, reason: "log test" }],
         ["POST", `/agents/${AGENT}/promote`, { version: "nope!", reason: "x" }],
         ["DELETE", "/overrides/ovr_missing", { reason: "x" }],
       ] as const) {
