@@ -7,12 +7,12 @@ import type { AppEnv } from "../env";
 import { HttpError, toResponse } from "../errors";
 import { answeredFailure, DEFAULT_TIMEOUT_MS, forward, thrownFailure, upstreamUrl } from "../proxy/forward";
 import { stampDecision, upstreamHeaders } from "../proxy/headers";
-import { watchBody } from "../proxy/watch-body";
+import { relayBody } from "../proxy/watch-body";
 import { AGENT_ID } from "../release/schema";
 import type { Decision } from "../routing/decide";
 import { recordLateFailure, recordOutcome } from "../state/counter";
 import { decideRequest, userFallbackResponse } from "./decide-request";
-import { logRequest } from "./request-log";
+import { logCut, logRequest } from "./request-log";
 
 export const agents = new Hono<AppEnv>();
 
@@ -48,29 +48,18 @@ agents.all("/agents/*", async (c) => {
       );
       upstreamStatus = upstream.status;
       failureClass = answeredFailure(upstream);
-      // A body the upstream cuts short after its headers is invisible in the status: count it when it happens.
+      // A body the upstream cuts short after its headers is invisible in the status: a small declared one is
+      // read whole (a cut becomes a 502), a stream is watched and a cut counted when it happens.
       const d = decision;
       const ctx = c.executionCtx;
-      const body =
-        upstream.body === null
-          ? null
-          : watchBody(
-              upstream.body,
-              (p) => ctx.waitUntil(p),
-              (error) => {
-                console.error(
-                  JSON.stringify({
-                    msg: "upstream body cut",
-                    route: "agent",
-                    agent,
-                    release: d.release.version,
-                    failureClass: "upstream_error",
-                    error: String(error),
-                  }),
-                );
-                recordLateFailure(c.env, ctx, d, "upstream_error");
-              },
-            );
+      const body = await relayBody(
+        upstream,
+        (p) => ctx.waitUntil(p),
+        (error) => {
+          logCut("agent", agent, d.release.version, error);
+          recordLateFailure(c.env, ctx, d, "upstream_error");
+        },
+      );
       response = new Response(body, upstream);
     }
   } catch (err) {

@@ -19,7 +19,7 @@ import { AGENT_ID } from "../release/schema";
 import type { Decision } from "../routing/decide";
 import { recordLateFailure, recordOutcome } from "../state/counter";
 import { decideRequest, userFallbackResponse } from "./decide-request";
-import { logRequest } from "./request-log";
+import { logCut, logRequest } from "./request-log";
 
 export const models = new Hono<AppEnv>();
 
@@ -106,7 +106,16 @@ async function serveModel(c: Context<AppEnv>, api: ModelApi): Promise<Response> 
       const streamEnded = () => {
         if (gate.blocked.length > 0) recordLateFailure(c.env, ctx, d, "tool_blocked");
       };
-      response = await enforceResponse(upstream, api, gate, streamEnded);
+      // A stream the provider cuts short after its headers is counted when it happens, like on the agent route.
+      const streamCut = (error: unknown) => {
+        logCut("model", agent, d.release.version, error);
+        recordLateFailure(c.env, ctx, d, "upstream_error");
+      };
+      response = await enforceResponse(upstream, api, gate, {
+        waitUntil: (p) => ctx.waitUntil(p),
+        onEnd: streamEnded,
+        onCut: streamCut,
+      });
       if (gate.blocked.length > 0) blocked = true;
     }
   } catch (err) {

@@ -39,3 +39,17 @@ export function logRequest(entry: RequestLog): void {
     }),
   );
 }
+
+/** The line for a body the upstream cut short after its status was sent (counted as a late `upstream_error`). */
+export function logCut(route: RequestLog["route"], agent: string, release: string, error: unknown): void {
+  console.error(
+    JSON.stringify({
+      msg: "upstream body cut",
+      route,
+      agent,
+      release,
+      failureClass: "upstream_error",
+      error: String(error),
+    }),
+  );
+}

@@ -56,10 +56,13 @@ export function answeredFailure(upstream: Response): string | null {
   return upstream.headers.get("x-agent-failure-class") ?? (upstream.status >= 500 ? "upstream_error" : null);
 }
 
-/** The failure class of a forwarding that threw: a timeout or an unreachable upstream; anything else is ours. */
+/**
+ * The failure class of a forwarding that threw: a timeout, an unreachable upstream or a body it cut short;
+ * anything else is ours.
+ */
 export function thrownFailure(err: unknown): string | null {
   if (!(err instanceof HttpError)) return null;
   if (err.code === "upstream_timeout") return "upstream_timeout";
-  if (err.code === "upstream_unreachable") return "upstream_error";
+  if (err.code === "upstream_unreachable" || err.code === "upstream_truncated") return "upstream_error";
   return null;
 }

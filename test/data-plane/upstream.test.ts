@@ -4,6 +4,7 @@
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
+import { BUFFER_MAX_BYTES } from "../../src/proxy/watch-body";
 import type { Manifest } from "../../src/release/schema";
 import { manifest, snapshot } from "../helpers/fixtures";
 import { freshIsolate } from "../helpers/publish";
@@ -82,6 +83,29 @@ describe("streaming", () => {
     for (let r = await reader.read(); !r.done; r = await reader.read())
       text += decoder.decode(r.value, { stream: true });
     expect(text).toBe("chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n");
+  });
+
+  it("a small body of declared length is read whole, then passed on with the upstream's headers and length", async () => {
+    await withUpstream(upstream);
+    const t = Date.now();
+    const res = await SELF.fetch("https://gw/agents/bot/declared?bytes=3000&pause=400");
+    expect(Date.now() - t).toBeGreaterThanOrEqual(380); // the answer started after the whole body was in
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-upstream")).toBe("declared");
+    expect(res.headers.get("content-length")).toBe("3000");
+    expect(res.headers.get("x-agent-release")).toBe("v1");
+    expect(await res.text()).toBe("x".repeat(3000));
+  });
+
+  it("a declared body over the read-whole bound streams: the answer starts before the rest is sent", async () => {
+    await withUpstream(upstream);
+    const n = BUFFER_MAX_BYTES * 2;
+    const t = Date.now();
+    const res = await SELF.fetch(`https://gw/agents/bot/declared?bytes=${n}&pause=800`);
+    expect(Date.now() - t).toBeLessThan(600); // headers with the first half, not after the pause
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe(String(n));
+    expect(await res.text()).toBe("x".repeat(n));
   });
 
   it("the timeout covers the wait for headers only: a stream longer than timeoutMs is not cut", async () => {

@@ -54,6 +54,12 @@ async function upstreamErrors(): Promise<{ requests: number; errors: number }> {
   return { requests: t.requests, errors: t.failures.upstream_error ?? 0 };
 }
 
+/** Requests the upstream counted under a path prefix (test/setup/upstream.ts). */
+async function upstreamHits(prefix: string): Promise<number> {
+  const res = await fetch(`${upstream}/__hits?prefix=${encodeURIComponent(prefix)}`);
+  return ((await res.json()) as { count: number }).count;
+}
+
 let before: Awaited<ReturnType<typeof fingerprint>>;
 beforeAll(async () => {
   const m = manifest(AGENT, "v1", upstream);
@@ -132,14 +138,36 @@ describe("after the headers", () => {
     expect(await upstreamErrors()).toEqual({ requests: errorsBefore.requests + 1, errors: errorsBefore.errors + 1 });
   });
 
-  it("a client that goes away mid-stream is no upstream failure", async () => {
+  it("a small body of declared length cut short becomes a 502 upstream_truncated, counted once as upstream_error", async () => {
     await isolateCounter()?.flush();
     const errorsBefore = await upstreamErrors();
-    const res = await fetchWithin(`https://gw/agents/${AGENT}/stall?ms=500`);
+    let res!: Response;
+    const lines = await logged(async () => {
+      res = await fetchWithin(`https://gw/agents/${AGENT}/truncate-declared`);
+    });
+    // Read whole before the answer starts, so the client gets a clean error it can retry, not a broken 200.
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("upstream_truncated");
+    expect(res.headers.get("x-agent-release")).toBe("v1");
+    expect(lines).toContainEqual(
+      expect.objectContaining({ status: 502, upstreamStatus: 200, failureClass: "upstream_error", release: "v1" }),
+    );
+    await isolateCounter()!.flush();
+    expect(await upstreamErrors()).toEqual({ requests: errorsBefore.requests + 1, errors: errorsBefore.errors + 1 });
+  });
+
+  it("a client that goes away mid-stream is no upstream failure, and the upstream is let go at its next chunk", async () => {
+    await isolateCounter()?.flush();
+    const errorsBefore = await upstreamErrors();
+    const closedBefore = await upstreamHits("/__drip-closed");
+    const res = await fetchWithin(`https://gw/agents/${AGENT}/drip?n=40`);
     const reader = res.body!.getReader();
     await reader.read();
-    await reader.cancel(); // the client leaves while the upstream is still sending
-    await sleep(800);
+    await reader.cancel(); // the client leaves while the upstream is still sending (for 2 s more)
+    // The gateway notices at the upstream's next chunk, 50 ms later, and closes the upstream's connection.
+    for (let i = 0; i < 50 && (await upstreamHits("/__drip-closed")) === closedBefore; i++) await sleep(20);
+    expect(await upstreamHits("/__drip-closed")).toBe(closedBefore + 1);
+    await sleep(200);
     await isolateCounter()!.flush();
     expect(await upstreamErrors()).toEqual({ requests: errorsBefore.requests + 1, errors: errorsBefore.errors });
   });

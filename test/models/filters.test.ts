@@ -5,8 +5,9 @@ import type { Obj } from "../../src/proxy/models/json";
 import { filterMessage, messagesStreamFilter } from "../../src/proxy/models/messages-response";
 import { ToolGate } from "../../src/proxy/models/policy";
 import { filterResponse, responsesStreamFilter } from "../../src/proxy/models/responses-response";
-import { sseFilterStream } from "../../src/proxy/models/sse";
-import { chatStream, eventsOf, filterText, messagesStream, responsesStream } from "./streams";
+import { sseRelay } from "../../src/proxy/models/sse";
+import { pump } from "../../src/proxy/pump";
+import { background, chatStream, eventsOf, filterText, messagesStream, responsesStream } from "./streams";
 
 const gate = (allowed = ["search_kb", "send_email", "issue_refund"]) => {
   const blocked: string[] = [];
@@ -171,14 +172,18 @@ describe("stream transport", () => {
 
   it("emits each event as soon as it is complete, before the stream ends", async () => {
     const { g } = gate();
-    const ts = sseFilterStream(responsesStreamFilter(g));
-    const writer = ts.writable.getWriter();
-    const reader = ts.readable.getReader();
+    let upstream!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        upstream = c;
+      },
+    });
+    const reader = pump(body, background, sseRelay(responsesStreamFilter(g))).getReader();
     const [first] = responsesStream([]).split(/(?<=\n\n)/);
-    void writer.write(new TextEncoder().encode(`${first}event: response.in_progress\ndata: {"ty`));
-    const { value } = await reader.read();
+    upstream.enqueue(new TextEncoder().encode(`${first}event: response.in_progress\ndata: {"ty`));
+    const { value } = await reader.read(); // the upstream has not ended: only the complete event came through
     expect(new TextDecoder().decode(value)).toBe(first);
-    await writer.abort();
+    await reader.cancel();
   });
 
   it("a stream that fails upstream fails for the client too", async () => {
@@ -188,8 +193,9 @@ describe("stream transport", () => {
         c.error(new Error("connection reset"));
       },
     });
-    await expect(new Response(body.pipeThrough(sseFilterStream((e) => e.raw))).text()).rejects.toThrow(
-      "connection reset",
-    );
+    let cut: unknown = null;
+    const relay = { ...sseRelay((e) => e.raw), cut: (e: unknown) => (cut = e) };
+    await expect(new Response(pump(body, background, relay)).text()).rejects.toThrow("connection reset");
+    expect(String(cut)).toContain("connection reset"); // and the route is told it was the upstream's doing
   });
 });

@@ -14,10 +14,10 @@ import { provider, TOOLS } from "./helpers";
 
 const AGENT = "counted-bot";
 
-function chat(tools: string, stream: boolean): Request {
+function chat(tools: string, stream: boolean, extra: Record<string, string> = {}): Request {
   return new Request(`https://gw/models/${AGENT}/v1/chat/completions`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-mock-tools": tools },
+    headers: { "content-type": "application/json", "x-mock-tools": tools, ...extra },
     body: JSON.stringify({ model: "x", stream, messages: [{ role: "user", content: "hi" }] }),
   });
 }
@@ -27,18 +27,16 @@ it("counts every model request as served, and tool_blocked once per request that
     model: { provider: "openai", name: "gpt-test", baseUrl: `${provider}/v1` },
     tools: TOOLS,
   });
-  // A trigger on tool_blocked that cannot fire here (minRequests), so health reports its counts.
-  const trigger = {
-    failureClass: "tool_blocked",
+  // Triggers that cannot fire here (minRequests), so health reports their counts.
+  const trigger = (failureClass: string) => ({
+    failureClass,
     maxRate: 0.5,
     minRequests: 1000,
     windowSeconds: 300,
     action: "rollback",
-  };
-  await ok(
-    call("releaser", "PUT", `/agents/${AGENT}/releases/v1`, { ...m, rollout: { ...m.rollout, triggers: [trigger] } }),
-    201,
-  );
+  });
+  const triggers = [trigger("tool_blocked"), trigger("upstream_error")];
+  await ok(call("releaser", "PUT", `/agents/${AGENT}/releases/v1`, { ...m, rollout: { ...m.rollout, triggers } }), 201);
   await ok(call("releaser", "POST", `/agents/${AGENT}/promote`, { version: "v1", reason: "test" }));
   resetIsolateForTests();
   resetCounterForTests();
@@ -58,4 +56,18 @@ it("counts every model request as served, and tool_blocked once per request that
   const t = health.releases[0]!.triggers[0]!;
   expect(t.requests).toBe(3);
   expect(t.failures).toEqual({ tool_blocked: 2 });
+});
+
+it("a stream the provider cuts short fails for the client and counts upstream_error once, as a late failure", async () => {
+  await isolateCounter()!.flush();
+  const before = (await ok<GuardHealth>(call("viewer", "GET", `/agents/${AGENT}/health`))).releases[0]!.triggers[1]!;
+  const res = await SELF.fetch(chat("", true, { "x-mock-cut": "2" }));
+  expect(res.status).toBe(200); // sent before the cut
+  await expect(res.text()).rejects.toThrow(); // the client can tell the stream is incomplete
+  await new Promise((r) => setTimeout(r, 50));
+  await isolateCounter()!.flush();
+  const after = (await ok<GuardHealth>(call("viewer", "GET", `/agents/${AGENT}/health`))).releases[0]!.triggers[1]!;
+  expect(after.trigger.failureClass).toBe("upstream_error");
+  expect(after.requests).toBe(before.requests + 1);
+  expect(after.failures.upstream_error ?? 0).toBe((before.failures.upstream_error ?? 0) + 1);
 });

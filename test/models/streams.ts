@@ -2,7 +2,8 @@
  * Canned upstream answers for the pure filter tests, in each API's documented shapes: text with non-ASCII
  * characters, then calls to the named tools. The integration tests use the live mock provider instead.
  */
-import { type EventFilter, sseFilterStream } from "../../src/proxy/models/sse";
+import { type EventFilter, sseRelay } from "../../src/proxy/models/sse";
+import { pump } from "../../src/proxy/pump";
 
 type Json = Record<string, unknown>;
 
@@ -117,7 +118,12 @@ export function eventsOf(text: string): Json[] {
     .map((d) => JSON.parse(d) as Json);
 }
 
-/** Runs chunks through a stream filter and returns everything the client would receive. */
+/** A `waitUntil` for streams pumped outside a request: the pump's promise runs on by itself. */
+export const background = (p: Promise<unknown>): void => {
+  p.catch(() => {});
+};
+
+/** Runs chunks through a stream filter, as the model route pumps them, and returns what the client receives. */
 export async function filterText(filter: EventFilter, chunks: readonly (string | Uint8Array)[]): Promise<string> {
   const enc = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
@@ -126,5 +132,5 @@ export async function filterText(filter: EventFilter, chunks: readonly (string |
       c.close();
     },
   });
-  return new Response(body.pipeThrough(sseFilterStream(filter))).text();
+  return new Response(pump(body, background, sseRelay(filter))).text();
 }

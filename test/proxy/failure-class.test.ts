@@ -15,9 +15,10 @@ describe("failure classes of a forwarding (§2.3)", () => {
     expect(answeredFailure(answer(502, "tool_loop"))).toBe("tool_loop");
   });
 
-  it("maps a timeout and an unreachable upstream, and nothing else", () => {
+  it("maps a timeout, an unreachable upstream and a truncated body, and nothing else", () => {
     expect(thrownFailure(new HttpError(504, "upstream_timeout", "slow"))).toBe("upstream_timeout");
     expect(thrownFailure(new HttpError(502, "upstream_unreachable", "down"))).toBe("upstream_error");
+    expect(thrownFailure(new HttpError(502, "upstream_truncated", "cut"))).toBe("upstream_error");
     expect(thrownFailure(new HttpError(400, "bad_path", "no"))).toBeNull();
     expect(thrownFailure(new Error("ours"))).toBeNull();
   });

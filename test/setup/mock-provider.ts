@@ -10,6 +10,7 @@
  *   x-mock-status: 429      an error answer with this status, in the API's error shape
  *   x-mock-chunk: n         the stream's bytes are written in n-byte pieces instead of one write per event
  *   x-mock-id: id           the request is recorded; `GET /_seen/<id>` returns { headers, body }
+ *   x-mock-cut: n           the stream's connection is dropped after its first n events (no end, no error event)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
@@ -296,6 +297,11 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       res.write(bytes.subarray(i, i + piece));
       await new Promise((r) => setImmediate(r));
     }
+  } else if (h("x-mock-cut") !== undefined) {
+    for (const e of events.slice(0, Number(h("x-mock-cut")))) res.write(e);
+    await new Promise((r) => setTimeout(r, 20));
+    req.socket.destroy();
+    return;
   } else {
     for (const e of events) res.write(e);
   }

@@ -45,12 +45,46 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     req.socket.destroy();
     return;
   }
+  if (p.endsWith("/truncate-declared")) {
+    // A body of declared length (small: the gateway reads it whole) of which only a part is sent.
+    res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+    res.write('{"partial":');
+    await new Promise((r) => setTimeout(r, 20));
+    req.socket.destroy();
+    return;
+  }
+  if (p.endsWith("/declared")) {
+    // A whole body of declared length: ?bytes= of "x" (default 10), in two writes ?pause= ms apart (default 10).
+    const n = Number(url.searchParams.get("bytes") ?? "10");
+    res.writeHead(200, { "content-type": "text/plain", "content-length": String(n), "x-upstream": "declared" });
+    res.write("x".repeat(Math.floor(n / 2)));
+    await new Promise((r) => setTimeout(r, Number(url.searchParams.get("pause") ?? "10")));
+    res.end("x".repeat(n - Math.floor(n / 2)));
+    return;
+  }
   if (p.endsWith("/stall")) {
     // Headers and one chunk, then silence for ?ms= (default 5 s), then the socket is destroyed.
     res.writeHead(200, { "content-type": "text/plain" });
     res.write("first\n");
     await new Promise((r) => setTimeout(r, Number(url.searchParams.get("ms") ?? "5000")));
     req.socket.destroy();
+    return;
+  }
+  if (p.endsWith("/drip")) {
+    // A long stream: "tick i" every 50 ms, ?n= of them (default 40), then a clean end. A connection closed by the
+    // other side before the end is counted under the path /__drip-closed (GET /__hits?prefix=/__drip-closed).
+    res.writeHead(200, { "content-type": "text/plain" });
+    const n = Number(url.searchParams.get("n") ?? "40");
+    let closed = false;
+    res.on("close", () => {
+      if (!res.writableEnded) hits.set("/__drip-closed", (hits.get("/__drip-closed") ?? 0) + 1);
+      closed = true;
+    });
+    for (let i = 0; i < n && !closed; i++) {
+      res.write(`tick ${i}\n`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!closed) res.end();
     return;
   }
   if (p.endsWith("/stream")) {

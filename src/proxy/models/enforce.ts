@@ -3,17 +3,26 @@
  * tool calls withheld. Error statuses and bodies that are neither JSON nor an event stream pass through as they
  * are; an event stream is filtered as it flows, a JSON body once it is complete.
  */
+import { pump } from "../pump";
 import type { ModelApi } from "./apis";
 import { parseObj } from "./json";
 import type { ToolGate } from "./policy";
-import { sseFilterStream } from "./sse";
+import { sseRelay } from "./sse";
 
-/** `onStreamEnd` runs when a filtered event stream has ended cleanly: the gate then holds every call's fate. */
+export interface StreamHooks {
+  /** Keeps the stream's pump alive after the answer's headers are returned. */
+  waitUntil: (p: Promise<unknown>) => void;
+  /** A filtered event stream has ended cleanly: the gate then holds every call's fate. */
+  onEnd?: () => void;
+  /** The provider cut the event stream short (not the client leaving). */
+  onCut?: (error: unknown) => void;
+}
+
 export async function enforceResponse(
   upstream: Response,
   api: ModelApi,
   gate: ToolGate,
-  onStreamEnd?: () => void,
+  stream: StreamHooks,
 ): Promise<Response> {
   const type = upstream.headers.get("content-type") ?? "";
   if (!upstream.ok || upstream.body === null) return new Response(upstream.body, upstream);
@@ -22,7 +31,8 @@ export async function enforceResponse(
   headers.delete("content-length");
   headers.delete("content-encoding");
   if (type.includes("text/event-stream")) {
-    return new Response(upstream.body.pipeThrough(sseFilterStream(api.streamFilter(gate), onStreamEnd)), {
+    const relay = { ...sseRelay(api.streamFilter(gate), stream.onEnd), cut: stream.onCut };
+    return new Response(pump(upstream.body, stream.waitUntil, relay), {
       status: upstream.status,
       headers,
     });

@@ -5,6 +5,7 @@
  * ones it changes. Input may be split anywhere, even inside a UTF-8 sequence or a CRLF pair; the events parsed
  * are the same for every split.
  */
+import type { Relay } from "../pump";
 
 export interface SseEvent {
   /** The event's text as received, its terminating blank line included. */
@@ -125,23 +126,24 @@ export function serializeEvent(ev: SseEvent, data: string): string {
 export type EventFilter = (ev: SseEvent) => string;
 
 /**
- * A byte stream of events through a filter. Each upstream chunk yields at once the output of every event it
- * completes; nothing waits for the end of the stream, and an upstream error errors the client's stream.
- * `onEnd` runs once the stream has ended cleanly and its last event was filtered (not after an error).
+ * Events through a filter, as a relay for `pump` (src/proxy/pump.ts). Each upstream chunk yields at once the
+ * output of every event it completes; nothing waits for the end of the stream, and an upstream error errors the
+ * client's stream. `onEnd` runs once the stream has ended cleanly and its last event was filtered (not after an
+ * error).
  */
-export function sseFilterStream(filter: EventFilter, onEnd?: () => void): TransformStream<Uint8Array, Uint8Array> {
+export function sseRelay(filter: EventFilter, onEnd?: () => void): Relay {
   const parser = new SseParser();
-  const encoder = new TextEncoder();
-  const emit = (events: SseEvent[], controller: TransformStreamDefaultController<Uint8Array>) => {
+  const emit = (events: SseEvent[]) => {
     let out = "";
     for (const ev of events) out += filter(ev);
-    if (out !== "") controller.enqueue(encoder.encode(out));
+    return out;
   };
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform: (chunk, controller) => emit(parser.push(chunk), controller),
-    flush: (controller) => {
-      emit(parser.end(), controller);
+  return {
+    chunk: (bytes) => emit(parser.push(bytes)),
+    end: () => {
+      const out = emit(parser.end());
       onEnd?.();
+      return out;
     },
-  });
+  };
 }
