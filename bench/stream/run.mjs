@@ -13,10 +13,11 @@
  * 3. Long-stream throughput: `--events` text deltas plus two tool calls (one withheld), read to the end, directly
  *    and through the gateway, in MB/s of what the client receives.
  *    Reference for 2 and 3: the same stream through the agent route (`/agents/...`, workflow upstream = the mock
- *    provider), the gateway's plain streaming proxy with no rewrite and no filter; and for 3, a bare Worker that
- *    pipes the provider's stream through an identity `TransformStream` — the floor of any JS stream filter.
+ *    provider), the gateway's plain streaming proxy with no rewrite and no filter (src/proxy/pump.ts, chunks
+ *    unchanged); and for 3, a bare Worker that pipes the provider's stream through an identity JavaScript
+ *    `TransformStream`, which is what the gateway's filter used before the pump.
  * 4. The pure filter in Node (esbuild bundle of src/proxy/models): the same long streams of each API, fed in
- *    16 KiB chunks through `sseFilterStream`, in MB/s of input.
+ *    16 KiB chunks through `sseRelay` (parse, filter, encode), in MB/s of input.
  * Loopback only; everything it starts is stopped at the end. Writes bench/stream/results.json.
  */
 import { execFileSync } from "node:child_process";
@@ -180,15 +181,15 @@ try {
     pure[api] = [];
     for (let r = 0; r < ROUNDS + 1; r++) {
       const gate = new S.ToolGate(policy);
-      const body = new ReadableStream({
-        start(c) {
-          for (const chunk of chunks) c.enqueue(chunk);
-          c.close();
-        },
-      });
+      // The relay the gateway's pump drives (Node has no IdentityTransformStream): parse, filter, encode.
+      const relay = S.sseRelay(filter(gate));
+      const enc = new TextEncoder();
+      let out = 0;
       const t0 = performance.now();
-      await new Response(body.pipeThrough(S.sseFilterStream(filter(gate)))).arrayBuffer();
+      for (const chunk of chunks) out += enc.encode(relay.chunk(chunk)).length;
+      out += enc.encode(relay.end()).length;
       const s = (performance.now() - t0) / 1000;
+      if (out === 0) throw new Error(`${api}: the filter sent nothing`);
       if (gate.blocked.length !== 1) throw new Error(`${api}: expected one withheld call, got ${gate.blocked}`);
       if (r > 0) pure[api].push(bytes.length / MB / s); // round 0 warms the JIT
     }
