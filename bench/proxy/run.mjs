@@ -59,7 +59,8 @@ const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
   readFileSync(join(ROOT, "wrangler.toml"), "utf8"),
 )[1];
 const gatewayDist = join(DIST, "gateway");
-const gatewayBundle = dryRun(gatewayDist);
+// A profile needs names: that build is not minified (the figures below are taken from the minified one).
+const gatewayBundle = dryRun(gatewayDist, PROFILE ? ["--minify=false"] : []);
 const countedDist = join(DIST, "counted");
 dryRun(countedDist, ["bench/proxy/counted.ts"]);
 const trivialDir = join(DIST, "trivial-src");
@@ -214,6 +215,25 @@ async function served(base) {
 const chatBody = JSON.stringify({ model: "x", stream: true, messages: [{ role: "user", content: "hi" }] });
 const json = { "content-type": "application/json" };
 
+/**
+ * The workerd process serving a Miniflare URL (Linux: the listening socket's owner, from `ss`), or null. Its CPU
+ * time per request is steadier than req/s on a shared box: it does not count the time a neighbour held the core.
+ */
+function workerdPid(url) {
+  try {
+    const out = execFileSync("ss", ["-ltnpH", `sport = :${new URL(url).port}`], { encoding: "utf8" });
+    const m = /pid=(\d+)/.exec(out);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+/** User + system CPU time of a process so far, in ms (clock ticks of 10 ms). */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** autocannon, 32 connections; `overallRate` for the fixed-rate latency runs. */
 function cannon(opts) {
   return new Promise((resolve, reject) => {
@@ -311,6 +331,12 @@ try {
     process.exit(0);
   }
 
+  const pids = {
+    trivial: workerdPid(trivialUp.url),
+    agent: workerdPid(gw.url),
+    trivialModel: workerdPid(trivialModel.url),
+    model: workerdPid(gw.url),
+  };
   log("warming up …");
   for (const s of Object.values(subjects)) await cannon({ ...s, duration: 1 });
 
@@ -320,10 +346,17 @@ try {
     const order = Object.keys(subjects);
     for (let k = 0; k < (round - 1) % order.length; k++) order.push(order.shift());
     for (const name of order) {
+      const pid = pids[name];
+      const cpu0 = pid ? cpuMs(pid) : 0;
       r[name] = await cannon(subjects[name]);
+      if (pid) put(`${name}.cpu`, ((cpuMs(pid) - cpu0) * 1000) / r[name].total);
       put(`${name}.rps`, r[name].rps);
       put(`${name}.p50`, r[name].p50);
       put(`${name}.p99`, r[name].p99);
+    }
+    if (pids.agent && pids.trivial) {
+      put("ratio.agent.cpu", rows["agent.cpu"].at(-1) / rows["trivial.cpu"].at(-1));
+      put("ratio.model.cpu", rows["model.cpu"].at(-1) / rows["trivialModel.cpu"].at(-1));
     }
     put("ratio.agent.rps", r.agent.rps / r.trivial.rps);
     put("ratio.agent.p50", r.agent.p50 / r.trivial.p50);
@@ -389,6 +422,16 @@ const figures = [
   f("ratio gateway model / trivial Worker, p50 latency", "ratio.model.p50", "x"),
   f("ratio gateway model / trivial Worker, p99 latency", "ratio.model.p99", "x"),
   f("ratio trivial Worker / upstream direct, req/s", "ratio.trivial.rps", "x"),
+  ...(rows["agent.cpu"]
+    ? [
+        f("workerd CPU per request, trivial Worker → upstream", "trivial.cpu", "µs"),
+        f("workerd CPU per request, gateway agent route", "agent.cpu", "µs"),
+        f("ratio gateway agent / trivial Worker, CPU per request", "ratio.agent.cpu", "x"),
+        f("workerd CPU per request, trivial Worker → provider (SSE)", "trivialModel.cpu", "µs"),
+        f("workerd CPU per request, gateway model route (SSE)", "model.cpu", "µs"),
+        f("ratio gateway model / trivial Worker, CPU per request", "ratio.model.cpu", "x"),
+      ]
+    : []),
   f("trivial Worker p50 / p99 at c=32", "trivial.p50", "ms"),
   f("  p99", "trivial.p99", "ms"),
   f("gateway agent p50 at c=32", "agent.p50", "ms"),
