@@ -13,51 +13,41 @@
  *   node bench/proxy/run.mjs --profile       instead: a CPU profile of the gateway's isolate (workerd's inspector)
  *                                            under each route's load; top functions to bench/proxy/profile.json
  */
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
-import autocannon from "autocannon";
-import { Miniflare } from "miniflare";
 import WebSocket from "ws";
-import { OUT, ROOT } from "../build.mjs";
+import { OUT } from "../build.mjs";
 import { figure, machine, median, table, workerdVersion, writeJson } from "../report.mjs";
+import {
+  CONNECTIONS,
+  cannon,
+  chatBody,
+  compatibilityDate,
+  cpuMs,
+  dryRun,
+  gatewayOptions,
+  json,
+  SECONDS,
+  seed,
+  served,
+  startServers,
+  startTimed,
+  trivialOptions,
+  workerdPid,
+} from "./support.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const CONNECTIONS = 32;
 const KV_REQUESTS = 10_000;
 const log = (s) => process.stderr.write(`${s}\n`);
 const DIST = join(OUT, "proxy");
-const TOKEN = "bench-admin-token";
 const KB = 1024;
 const PROFILE = process.argv.includes("--profile");
 const INSPECTOR_PORT = 9331;
 
-// ---- build, as deployed --------------------------------------------------------------------------------------
-function dryRun(outdir, args = []) {
-  const out = execFileSync("npx", ["wrangler", "deploy", ...args, "--dry-run", "--outdir", outdir], {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
-  });
-  const m = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(out);
-  // Our own measure too: gzip (default level) of every module file wrangler wrote, maps excluded.
-  const files = readdirSync(outdir).filter((f) => /\.(m?js|wasm)$/.test(f));
-  const raw = files.reduce((n, f) => n + statSync(join(outdir, f)).size, 0);
-  const gz = files.reduce((n, f) => n + gzipSync(readFileSync(join(outdir, f))).length, 0);
-  return { wranglerKiB: m ? Number(m[1]) : null, wranglerGzipKiB: m ? Number(m[2]) : null, raw, gz };
-}
-
 log("building the bundles (wrangler deploy --dry-run) …");
 mkdirSync(DIST, { recursive: true });
-const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
-  readFileSync(join(ROOT, "wrangler.toml"), "utf8"),
-)[1];
 const gatewayDist = join(DIST, "gateway");
 // A profile needs names: that build is not minified (the figures below are taken from the minified one).
 const gatewayBundle = dryRun(gatewayDist, PROFILE ? ["--minify=false"] : []);
@@ -71,180 +61,8 @@ writeFileSync(
 );
 const trivialDist = join(DIST, "trivial");
 dryRun(trivialDist, ["--config", join(trivialDir, "wrangler.toml")]);
-
-// ---- the upstream and the model provider (plain Node, loopback) ----------------------------------------------
-const UPSTREAM_BODY = JSON.stringify({ ok: true, answer: "hello from the upstream", n: 42 });
-const upstream = createServer((req, res) => {
-  req.resume();
-  req.on("end", () => {
-    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(UPSTREAM_BODY) });
-    res.end(UPSTREAM_BODY);
-  });
-});
-const chunk = (delta, finish = null) =>
-  `data: ${JSON.stringify({
-    id: "chatcmpl-bench",
-    object: "chat.completion.chunk",
-    created: 1_700_000_000,
-    model: "gpt-bench",
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-  })}\n\n`;
-const SSE = [
-  chunk({ role: "assistant", content: "" }),
-  chunk({ content: "Hello" }),
-  chunk({ content: " from" }),
-  chunk({ content: " the provider." }),
-  chunk({}, "stop"),
-  "data: [DONE]\n\n",
-];
-const provider = createServer((req, res) => {
-  req.resume();
-  req.on("end", () => {
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-    for (const e of SSE) res.write(e); // one write per event: a streamed answer, not one buffer
-    res.end();
-  });
-});
-const listen = (s) => new Promise((r) => s.listen(0, "127.0.0.1", () => r(`http://127.0.0.1:${s.address().port}`)));
-const upstreamUrl = await listen(upstream);
-const providerUrl = await listen(provider);
-
-// ---- the Workers in Miniflare's own HTTP server --------------------------------------------------------------
-const sha256 = createHash("sha256").update(TOKEN).digest("hex");
-const ADMIN_TOKENS = JSON.stringify([{ name: "bench", role: "admin", sha256 }]);
-const quiet = {
-  handleRuntimeStdio(stdout, stderr) {
-    stdout.resume();
-    stderr.resume();
-  },
-};
-/** The gateway with the bindings of wrangler.toml ([vars], STATE, CONTROL, GUARD) and the admin token secret. */
-const gatewayOptions = (scriptPath) => ({
-  scriptPath,
-  modules: true,
-  modulesRoot: dirname(scriptPath),
-  compatibilityDate,
-  host: "127.0.0.1",
-  port: 0,
-  kvNamespaces: ["STATE"],
-  durableObjects: {
-    CONTROL: { className: "ControlPlane", useSQLite: true },
-    GUARD: { className: "Guard", useSQLite: true },
-  },
-  bindings: { REFRESH_INTERVAL_MS: "1000", ADMIN_TOKENS },
-  ...(PROFILE ? { inspectorPort: INSPECTOR_PORT } : {}),
-  ...quiet,
-});
-const trivialOptions = (target) => ({
-  scriptPath: join(trivialDist, "trivial.js"),
-  modules: true,
-  compatibilityDate,
-  host: "127.0.0.1",
-  port: 0,
-  bindings: { UPSTREAM: target },
-  ...quiet,
-});
-
-/** ms from `new Miniflare` to the first answer with `status` at `path`. */
-async function startTimed(options, path, want = 200) {
-  const t0 = performance.now();
-  const mf = new Miniflare(options);
-  const url = await mf.ready;
-  for (;;) {
-    const res = await fetch(new URL(path, url)).catch(() => null);
-    if (res) await res.arrayBuffer();
-    if (res?.status === want) return { mf, url: url.href.replace(/\/$/, ""), ms: performance.now() - t0 };
-    if (performance.now() - t0 > 60_000) throw new Error(`${path} never answered ${want}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-async function admin(base, method, path, body) {
-  const res = await fetch(`${base}/admin/v1${path}`, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status >= 400) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-  return JSON.parse(text);
-}
-
-/** One agent, two releases, 10 % canary, as the demo seeds it: a realistic decision on every request. */
-async function seed(base) {
-  const release = (version, tools) => ({
-    agent: "support-bot",
-    version,
-    instructions: { system: `You are the support assistant (release ${version}). Be brief and kind.` },
-    model: { provider: "openai", name: "gpt-bench", baseUrl: `${providerUrl}/v1`, params: { temperature: 0.2 } },
-    tools,
-    workflows: { default: { upstream: `${upstreamUrl}/support`, timeoutMs: 30_000 } },
-    approval: { require: ["destructive"] },
-    rollout: {
-      fallback: "off",
-      owners: ["bench"],
-      triggers: [
-        { failureClass: "upstream_error", maxRate: 0.05, minRequests: 50, windowSeconds: 120, action: "rollback" },
-      ],
-      userFallback: { status: 503, body: { message: "paused" } },
-    },
-  });
-  const read = { name: "search_kb", risk: "read" };
-  await admin(base, "PUT", "/agents/support-bot/releases/v1", release("v1", [read]));
-  await admin(
-    base,
-    "PUT",
-    "/agents/support-bot/releases/v2",
-    release("v2", [read, { name: "send_email", risk: "write" }]),
-  );
-  await admin(base, "POST", "/agents/support-bot/promote", { version: "v1", reason: "bench" });
-  await admin(base, "POST", "/agents/support-bot/canary", { version: "v2", percent: 10, reason: "bench" });
-}
-
-/** Waits until the Worker's isolate serves the seeded agent (its snapshot refreshed). */
-async function served(base) {
-  for (let i = 0; i < 400; i++) {
-    const res = await fetch(`${base}/agents/support-bot/ping`);
-    await res.arrayBuffer();
-    if (res.status === 200) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error("the gateway never served the seeded agent");
-}
-
-const chatBody = JSON.stringify({ model: "x", stream: true, messages: [{ role: "user", content: "hi" }] });
-const json = { "content-type": "application/json" };
-
-/**
- * The workerd process serving a Miniflare URL (Linux: the listening socket's owner, from `ss`), or null. Its CPU
- * time per request is steadier than req/s on a shared box: it does not count the time a neighbour held the core.
- */
-function workerdPid(url) {
-  try {
-    const out = execFileSync("ss", ["-ltnpH", `sport = :${new URL(url).port}`], { encoding: "utf8" });
-    const m = /pid=(\d+)/.exec(out);
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-/** User + system CPU time of a process so far, in ms (clock ticks of 10 ms). */
-function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** autocannon, 32 connections; `overallRate` for the fixed-rate latency runs. */
-function cannon(opts) {
-  return new Promise((resolve, reject) => {
-    autocannon({ connections: CONNECTIONS, duration: SECONDS, pipelining: 1, timeout: 10, ...opts }, (err, r) => {
-      if (err) return reject(err);
-      const bad = r.non2xx + r.errors + r.timeouts;
-      if (bad > r.requests.total * 0.001) reject(new Error(`${opts.url}: ${bad} failed of ${r.requests.total}`));
-      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total });
-    });
-  });
-}
+const trivialScript = join(trivialDist, "trivial.js");
+const { upstreamUrl, providerUrl, close } = await startServers();
 
 /** CPU profiles of the gateway's isolate via workerd's DevTools inspector, one per route under load. */
 async function profile(subjects) {
@@ -301,15 +119,19 @@ const put = (k, v) => {
 const servers = [];
 try {
   log("starting the Workers …");
-  const trivialUp = await startTimed(trivialOptions(upstreamUrl), "/anything");
+  const trivialUp = await startTimed(trivialOptions(trivialScript, upstreamUrl), "/anything");
   servers.push(trivialUp.mf);
-  const trivialModel = await startTimed(trivialOptions(providerUrl), "/anything");
+  const trivialModel = await startTimed(trivialOptions(trivialScript, providerUrl), "/anything");
   servers.push(trivialModel.mf);
-  const gw = await startTimed(gatewayOptions(join(gatewayDist, "index.js")), "/admin/v1/state", 401);
+  const gw = await startTimed(
+    gatewayOptions(join(gatewayDist, "index.js"), PROFILE ? { inspectorPort: INSPECTOR_PORT } : {}),
+    "/admin/v1/state",
+    401,
+  );
   servers.push(gw.mf);
   put("startup.trivial", trivialUp.ms);
   put("startup.gateway", gw.ms);
-  await seed(gw.url);
+  await seed(gw.url, { upstreamUrl, providerUrl });
   await served(gw.url);
 
   const subjects = {
@@ -387,7 +209,7 @@ try {
     if (freshness === "kv") opts.bindings = { ...opts.bindings, FRESHNESS: "kv" };
     const c = await startTimed(opts, "/admin/v1/state", 401);
     servers.push(c.mf);
-    await seed(c.url);
+    await seed(c.url, { upstreamUrl, providerUrl });
     await served(c.url);
     await cannon({ ...subjects.agent, url: `${c.url}/agents/support-bot/chat`, duration: 1 }); // warm
     await (await fetch(`${c.url}/__bench/kv?reset=1`)).arrayBuffer();
@@ -403,8 +225,7 @@ try {
   }
 } finally {
   for (const m of servers) await m.dispose().catch(() => undefined);
-  upstream.close();
-  provider.close();
+  close();
 }
 
 const f = (name, key, unit, extra) => figure(name, rows[key], unit, extra);
