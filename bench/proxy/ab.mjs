@@ -96,19 +96,19 @@ try {
   }
   for (const s of Object.values(subjects)) await cannon({ ...s, duration: 1 });
 
-  const per = {};
+  const per = Object.fromEntries(Object.keys(subjects).map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     const order = Object.keys(subjects);
     for (let k = 0; k < round % order.length; k++) order.push(order.shift());
     for (const name of order) {
       if (values.rps) {
-        (per[name] ??= []).push((await cannon(subjects[name])).rps);
+        per[name].push((await cannon(subjects[name])).rps);
       } else {
         const pid = workerdPid(subjects[name].url);
         if (pid === null) throw new Error("no workerd pid (CPU per request needs Linux and ss); try --rps");
         const before = cpuMs(pid);
         const r = await cannon({ ...subjects[name], amount: Number(values.requests) });
-        (per[name] ??= []).push(((cpuMs(pid) - before) * 1000) / r.total);
+        per[name].push(((cpuMs(pid) - before) * 1000) / r.total);
       }
     }
   }
