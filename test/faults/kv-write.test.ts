@@ -88,17 +88,23 @@ describe("every KV write failing", () => {
         throw new Error("KV PUT failed: 500 (injected)");
       },
     });
+    // One after the other: the promote must come after the canary (promoting v2 first would make the canary's
+    // version the active one, which the canary call refuses).
     const changes = [
-      call("releaser", "POST", `/agents/${AGENT}/canary`, { version: "v2", percent: 50, reason: "kv down 1" }),
-      call("operator", "POST", "/overrides", {
-        scope: { agent: AGENT },
-        set: { disableTools: ["send_email"] },
-        reason: "kv down 2",
-      }),
-      call("releaser", "POST", `/agents/${AGENT}/promote`, { version: "v2", reason: "kv down 3" }),
+      () => call("releaser", "POST", `/agents/${AGENT}/canary`, { version: "v2", percent: 50, reason: "kv down 1" }),
+      () =>
+        call("operator", "POST", "/overrides", {
+          scope: { agent: AGENT },
+          set: { disableTools: ["send_email"] },
+          reason: "kv down 2",
+        }),
+      () => call("releaser", "POST", `/agents/${AGENT}/promote`, { version: "v2", reason: "kv down 3" }),
     ];
     const answers: Array<{ revision: number; published: boolean }> = [];
-    for (const c of changes) answers.push(await ok(c, (await c).status === 201 ? 201 : 200));
+    for (const change of changes) {
+      const res = change();
+      answers.push(await ok(res, (await res).status === 201 ? 201 : 200));
+    }
     expect(answers.map((a) => a.published)).toEqual([false, false, false]);
     expect(calls.length).toBeGreaterThan(0); // it did try
 
