@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 /** One test token per role; the tests send `<role>-token`. Only hashes reach the Worker, as in production. */
 const sha256 = (t: string) => createHash("sha256").update(t).digest("hex");
 const ADMIN_TOKENS = JSON.stringify(
-  ["viewer", "operator", "releaser", "admin"].map((role) => ({
+  ["runtime", "viewer", "operator", "releaser", "admin"].map((role) => ({
     name: `${role}@test`,
     role,
     sha256: sha256(`${role}-token`),

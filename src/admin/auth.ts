@@ -5,15 +5,18 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { type Actor, Role } from "../control/roles";
+import { type Actor, atLeast, Role } from "../control/roles";
 import type { Bindings } from "../env";
 import { HttpError } from "../errors";
 import { sha256Hex } from "../release/digest";
+import { AgentId } from "../release/schema";
 
 const TokenEntry = z.strictObject({
   name: z.string().min(1).max(256),
   role: Role,
   sha256: z.string().regex(/^[0-9a-f]{64}$/, "hex SHA-256 of the token"),
+  /** CONTRACT §4.1: the token acts on these agents only. An empty list would be a token for nothing. */
+  agents: z.array(AgentId).min(1).max(1000).optional(),
 });
 const TokenList = z.array(TokenEntry);
 type TokenEntry = z.infer<typeof TokenEntry>;
@@ -49,7 +52,10 @@ export async function authenticate(env: Bindings, header: string | undefined): P
   const hash = await sha256Hex(match[1] as string);
   let found: TokenEntry | null = null;
   for (const entry of tokens(env)) if (constantTimeEqual(hash, entry.sha256) && found === null) found = entry;
-  return found === null ? null : { name: found.name, role: found.role };
+  if (found === null) return null;
+  return found.agents === undefined
+    ? { name: found.name, role: found.role }
+    : { name: found.name, role: found.role, agents: found.agents };
 }
 
 export type AdminEnv = { Bindings: Bindings; Variables: { actor: Actor } };
@@ -60,6 +66,9 @@ export const requireToken: MiddlewareHandler<AdminEnv> = async (c, next) => {
     throw new HttpError(401, "unauthorized", "a valid admin token is required", undefined, {
       "www-authenticate": 'Bearer realm="switchyard-admin"',
     });
+  }
+  if (!atLeast(actor.role, "viewer")) {
+    throw new HttpError(403, "forbidden", "a runtime token cannot use the admin API", { requiredRole: "viewer" });
   }
   c.set("actor", actor);
   await next();

@@ -272,9 +272,15 @@ describe("401 without a valid token", () => {
 
 describe("reads: every role, viewer and up", () => {
   it.each(READS.flatMap((r) => ROLES.map((role) => [`${r.method} ${r.path}`, role, r] as const)))(
-    "%s as %s → 200",
+    "%s as %s → 200, runtime 403",
     async (_label, role, route) => {
       const res = await call(role, route.method, route.path);
+      if (role === "runtime") {
+        // A runtime token evaluates lanes and spends provider secrets; it never reads the admin API (§4.1).
+        const error = await failed(res, 403, "forbidden");
+        expect(error.details).toEqual({ requiredRole: "viewer" });
+        return;
+      }
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toMatch(/^application\/json/);
       await res.body?.cancel();
@@ -297,8 +303,10 @@ describe("mutations: allowed from the role each needs, 403 below it", () => {
       }
     } else {
       const error = await failed(res, 403, "forbidden");
-      // A viewer is stopped at the door (needs operator); others by the move's own rule.
-      expect(error.details).toEqual({ requiredRole: role === "viewer" ? "operator" : move.need });
+      // A runtime token is stopped at the admin door (needs viewer), a viewer at the mutation door (needs
+      // operator); others by the move's own rule.
+      const door = role === "runtime" ? "viewer" : role === "viewer" ? "operator" : move.need;
+      expect(error.details).toEqual({ requiredRole: door });
       expect(await everything()).toEqual(before);
     }
   });

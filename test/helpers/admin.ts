@@ -4,7 +4,7 @@ import { inject } from "vitest";
 import type { AuditEntry } from "../../src/state/control-store";
 import { manifest } from "./fixtures";
 
-export type TestRole = "viewer" | "operator" | "releaser" | "admin";
+export type TestRole = "runtime" | "viewer" | "operator" | "releaser" | "admin";
 
 export async function call(
   role: TestRole | null,
