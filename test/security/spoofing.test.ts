@@ -358,7 +358,7 @@ describe("the dev token", () => {
     const { env } = await import("cloudflare:test");
     const configured = JSON.parse(env.ADMIN_TOKENS ?? "[]") as Array<{ sha256: string }>;
     const devHash = await sha256Hex(DEV_TOKEN);
-    expect(configured.length).toBe(4);
+    expect(configured.length).toBe(5); // one per role, runtime to admin
     expect(configured.map((e) => e.sha256)).not.toContain(devHash);
     for (const route of routes) {
       const path = route.template.replace("{agent}", AGENT).replace("{version}", "v1").replace("{id}", "ovr_x");
