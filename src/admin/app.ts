@@ -12,6 +12,7 @@ import { type AdminEnv, requireToken } from "./auth";
 import { registerHealth } from "./health-route";
 import { registerReads } from "./read-routes";
 import { registerSignals } from "./signals-route";
+import { registerTimeline } from "./timeline-route";
 import { registerWrites } from "./write-routes";
 
 /** Request bodies above this are refused with 413 before they are read (a manifest is far smaller). */
@@ -47,6 +48,7 @@ registerReads(admin);
 registerWrites(admin);
 registerHealth(admin);
 registerSignals(admin);
+registerTimeline(admin);
 
 admin.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 admin.doc31("/admin/v1/openapi.json", {

@@ -14,17 +14,30 @@ export interface Change {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function walk(path: string, a: unknown, b: unknown, out: Change[]): void {
+/** `expand`: a side that is absent while the other is an object counts as an empty object (each field listed). */
+function walk(path: string, a: unknown, b: unknown, out: Change[], expand = false): void {
+  if (expand && a == null && isObject(b)) a = {};
+  if (expand && b == null && isObject(a)) b = {};
   if (isObject(a) && isObject(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-    for (const k of keys) walk(path ? `${path}.${k}` : k, own(a, k), own(b, k), out);
+    for (const k of keys) walk(path ? `${path}.${k}` : k, own(a, k), own(b, k), out, expand);
     return;
   }
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
-    for (let i = 0; i < a.length; i++) walk(`${path}[${i}]`, a[i], b[i], out);
+    for (let i = 0; i < a.length; i++) walk(`${path}[${i}]`, a[i], b[i], out, expand);
     return;
   }
   if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ path, from: a ?? null, to: b ?? null });
+}
+
+/**
+ * Field-by-field difference of any two JSON values (audit before/after). A side that is null or absent while the
+ * other is an object counts as an empty object, so a creation or a removal lists each of its fields.
+ */
+export function diffValues(from: unknown, to: unknown): Change[] {
+  const out: Change[] = [];
+  walk("", from, to, out, true);
+  return out;
 }
 
 /** Turn a list of named items into an object keyed by name so `walk` can match them. */

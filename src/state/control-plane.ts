@@ -16,6 +16,7 @@ import type { Command } from "../control/commands";
 import type { ControlState, Refusal, StoredRelease } from "../control/model";
 import { type Actor, EXPIRY } from "../control/roles";
 import { buildSnapshot } from "../control/snapshot";
+import { concerns } from "../control/timeline";
 import type { Bindings } from "../env";
 import { digestOf } from "../release/digest";
 import type { Manifest } from "../release/schema";
@@ -237,6 +238,21 @@ export class ControlPlane extends DurableObject<Bindings> {
 
   audit(query: { agent?: string; limit: number; before?: number }): AuditEntry[] {
     return this.store.audit(query);
+  }
+
+  /**
+   * Up to `limit` audit entries that concern the agent (its own and fleet-wide ones), from `since` on and after
+   * `afterSeq`, oldest first.
+   */
+  auditSince(agent: string, since: string, afterSeq: number, limit: number): AuditEntry[] {
+    const out: AuditEntry[] = [];
+    for (;;) {
+      const rows = this.store.auditSince(agent, since, afterSeq, 200);
+      for (const row of rows) if (out.length < limit && concerns(row, agent)) out.push(row);
+      const last = rows.at(-1);
+      if (out.length >= limit || last === undefined) return out;
+      afterSeq = last.seq;
+    }
   }
 
   /** Tests only: replace the KV writer to inject publish failures. */

@@ -45,6 +45,19 @@ type Row = Record<string, SqlStorageValue>;
 const json = (v: SqlStorageValue | undefined): unknown =>
   v === null || v === undefined ? null : JSON.parse(String(v));
 
+const auditEntry = (r: Row): AuditEntry => ({
+  seq: Number(r.seq),
+  at: String(r.at),
+  actor: String(r.actor),
+  role: String(r.role),
+  action: String(r.action),
+  agent: r.agent === null ? null : String(r.agent),
+  reason: String(r.reason),
+  before: json(r.before),
+  after: json(r.after),
+  revision: Number(r.revision),
+});
+
 export class ControlStore {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(SCHEMA);
@@ -165,18 +178,16 @@ export class ControlStore {
       args.push(query.before);
     }
     const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq DESC LIMIT ?`;
-    return [...this.sql.exec<Row>(sql, ...args, query.limit)].map((r) => ({
-      seq: Number(r.seq),
-      at: String(r.at),
-      actor: String(r.actor),
-      role: String(r.role),
-      action: String(r.action),
-      agent: r.agent === null ? null : String(r.agent),
-      reason: String(r.reason),
-      before: json(r.before),
-      after: json(r.after),
-      revision: Number(r.revision),
-    }));
+    return [...this.sql.exec<Row>(sql, ...args, query.limit)].map(auditEntry);
+  }
+
+  /**
+   * The timeline's audit rows: those of the agent and the fleet-wide ones (agent null), from `since` (ISO) on,
+   * oldest first. The caller keeps the fleet-wide rows that concern the agent.
+   */
+  auditSince(agent: string, since: string, afterSeq: number, limit: number): AuditEntry[] {
+    const sql = "SELECT * FROM audit WHERE (agent = ? OR agent IS NULL) AND at >= ? AND seq > ? ORDER BY seq LIMIT ?";
+    return [...this.sql.exec<Row>(sql, agent, since, afterSeq, limit)].map(auditEntry);
   }
 
   /** The earliest expiry among stored overrides, in ms, or null. */

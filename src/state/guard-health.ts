@@ -4,7 +4,8 @@
  * the operators' recent signals. Times are ISO-8601.
  */
 import type { GuardView, Marker, TriggerStatus } from "../control/guard";
-import { ratesOf } from "../control/guard-window";
+import { type Buckets, ratesOf } from "../control/guard-window";
+import type { SecondCounts } from "../control/rate-series";
 import type { Trigger } from "../release/schema";
 import type { SignalRecord } from "./guard-store";
 
@@ -75,4 +76,38 @@ export function healthOf(
       .map((m) => ({ ...m, at: iso(m.at) })),
     signals: signals.map((s) => ({ ...s, at: iso(s.at) })),
   };
+}
+
+/** The guard's raw history for the timeline and the chart: counts per second from `from` on, and its markers. */
+export interface GuardHistory {
+  agent: string;
+  now: number;
+  /** ms since the epoch: the oldest second the guard still holds (it keeps at least its longest window). */
+  heldFrom: number | null;
+  releases: Array<{ version: string; role: string | null; triggers: Trigger[]; seconds: SecondCounts[] }>;
+  markers: Marker[];
+}
+
+export function historyOf(
+  view: GuardView,
+  buckets: ReadonlyMap<string, Buckets>,
+  triggersOf: (release: string) => readonly Trigger[],
+  markers: readonly Marker[],
+  fromSecond: number,
+  now: number,
+): GuardHistory {
+  let held: number | null = null;
+  const releases: GuardHistory["releases"] = [];
+  const versions = new Set([...view.live.map((r) => r.version), ...buckets.keys()]);
+  for (const version of versions) {
+    const seconds: SecondCounts[] = [];
+    for (const [second, c] of buckets.get(version) ?? []) {
+      held = held === null ? second : Math.min(held, second);
+      if (second >= fromSecond) seconds.push({ second, served: c.served, failures: { ...c.failures } });
+    }
+    seconds.sort((a, b) => a.second - b.second);
+    const role = view.live.find((r) => r.version === version)?.role ?? null;
+    releases.push({ version, role, triggers: [...triggersOf(version)], seconds });
+  }
+  return { agent: view.agent, now, heldFrom: held === null ? null : held * 1000, releases, markers: [...markers] };
 }

@@ -14,7 +14,7 @@ import { evaluate, type GuardView, longestWindow, type Marker, type Planned } fr
 import { addToBuckets, type Batch, type Buckets, entry, pruneBuckets, secondOf } from "../control/guard-window";
 import { GUARD } from "../control/roles";
 import type { Bindings } from "../env";
-import { type GuardHealth, healthOf } from "./guard-health";
+import { type GuardHealth, type GuardHistory, healthOf, historyOf } from "./guard-health";
 import { GuardStore, markerKey } from "./guard-store";
 import { type ControlRpc, type ReleaseMemo, readView } from "./guard-view";
 
@@ -90,6 +90,14 @@ export class Guard extends DurableObject<Bindings> {
     const now = this.clock();
     const { statuses } = evaluate(this.input(view, now));
     return healthOf(view, statuses, [...this.markers.values()], this.store.recentSignals(20), now);
+  }
+
+  /** Counts per second from `fromMs` on, by release, with the guard's markers (the timeline, the chart). */
+  async history(agent: string, fromMs: number): Promise<GuardHistory | null> {
+    const view = await this.readView(agent, false);
+    if (view === null) return null;
+    const triggersOf = (release: string) => this.releases.get(release)?.triggers ?? [];
+    return historyOf(view, this.buckets, triggersOf, [...this.markers.values()], secondOf(fromMs), this.clock());
   }
 
   /** Runs the evaluation now and waits for it (the alarm's work; tests call it directly). */
