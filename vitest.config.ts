@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 /** One test token per role; the tests send `<role>-token`. Only hashes reach the Worker, as in production. */
