@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 import { OUT, ROOT } from "../build.mjs";
+import { oneWorker } from "../miniflare-options.mjs";
 import { median } from "../report.mjs";
 import {
   cannon,
@@ -75,7 +76,7 @@ const servers = await startServers();
 const model = values.route === "model";
 const started = [];
 const start = async (options) => {
-  const mf = new Miniflare(options);
+  const mf = new Miniflare(oneWorker(options));
   started.push(mf);
   return (await mf.ready).href.replace(/\/$/, "");
 };

@@ -11,6 +11,7 @@ import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { Miniflare } from "miniflare";
 import { ROOT } from "../build.mjs";
+import { oneWorker } from "../miniflare-options.mjs";
 
 export const CONNECTIONS = 32;
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -123,7 +124,7 @@ export const trivialOptions = (scriptPath, target) => ({
 /** ms from `new Miniflare` to the first answer with `status` at `path`. */
 export async function startTimed(options, path, want = 200) {
   const t0 = performance.now();
-  const mf = new Miniflare(options);
+  const mf = new Miniflare(oneWorker(options));
   const url = await mf.ready;
   for (;;) {
     const res = await fetch(new URL(path, url)).catch(() => null);

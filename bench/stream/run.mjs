@@ -28,6 +28,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 import { build, load, OUT, ROOT } from "../build.mjs";
+import { oneWorker } from "../miniflare-options.mjs";
 import { figure, machine, median, table, workerdVersion } from "../report.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -57,33 +58,37 @@ const provider = await S.startMockProvider();
 const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
   readFileSync(join(ROOT, "wrangler.toml"), "utf8"),
 )[1];
-const mf = new Miniflare({
-  scriptPath: join(dist, "index.js"),
-  modules: true,
-  compatibilityDate,
-  kvNamespaces: ["STATE"],
-  durableObjects: { CONTROL: { className: "ControlPlane", useSQLite: true } },
-  bindings: { REFRESH_INTERVAL_MS: "60000", FRESHNESS: "kv" },
-  // The Worker logs one JSON line per request; drained here so the terminal shows only the figures.
-  handleRuntimeStdio(stdout, stderr) {
-    stdout.resume();
-    stderr.resume();
-  },
-});
+const mf = new Miniflare(
+  oneWorker({
+    scriptPath: join(dist, "index.js"),
+    modules: true,
+    compatibilityDate,
+    kvNamespaces: ["STATE"],
+    durableObjects: { CONTROL: { className: "ControlPlane", useSQLite: true } },
+    bindings: { REFRESH_INTERVAL_MS: "60000", FRESHNESS: "kv" },
+    // The Worker logs one JSON line per request; drained here so the terminal shows only the figures.
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.resume();
+      stderr.resume();
+    },
+  }),
+);
 
 // The floor of any JS stream transform in workerd: a Worker that pipes the provider's stream through an identity
 // TransformStream, with no parsing at all. The filter cannot be cheaper than this.
-const floor = new Miniflare({
-  modules: true,
-  compatibilityDate,
-  bindings: { PROVIDER: provider.url },
-  script: `export default {
+const floor = new Miniflare(
+  oneWorker({
+    modules: true,
+    compatibilityDate,
+    bindings: { PROVIDER: provider.url },
+    script: `export default {
     async fetch(req, env) {
       const up = await fetch(env.PROVIDER + "/v1/chat/completions", { method: "POST", headers: req.headers, body: req.body });
       return new Response(up.body.pipeThrough(new TransformStream()), up);
     },
   };`,
-});
+  }),
+);
 
 try {
   const gateway = await mf.ready;
