@@ -6,7 +6,7 @@ import { diffManifests } from "../release/diff";
 import { AgentId, Version } from "../release/schema";
 import { decide } from "../routing/decide";
 import { describeOutcome } from "../routing/explain";
-import { indexSnapshot } from "../routing/snapshot";
+import { indexSnapshot } from "../routing/snapshot-legacy";
 import type { AdminEnv } from "./auth";
 import { control, etag } from "./respond";
 
@@ -132,7 +132,7 @@ export function registerReads(app: OpenAPIHono<AdminEnv>): void {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const snapshot = await control(c.env).snapshot();
+      const snapshot = await control(c.env).agentSnapshot(q.agent);
       const outcome = decide(
         indexSnapshot(snapshot),
         { agent: q.agent, key: q.key || null, pin: q.release ?? null },

@@ -11,7 +11,7 @@ type Rpc<T> = {
 };
 /** The control plane's RPC methods as the admin routes call them. */
 export type ControlApi = Rpc<
-  Pick<ControlPlane, "mutate" | "current" | "releases" | "release" | "audit" | "auditSince" | "snapshot" | "head">
+  Pick<ControlPlane, "mutate" | "current" | "releases" | "release" | "audit" | "auditSince" | "agentSnapshot" | "head">
 >;
 
 /**

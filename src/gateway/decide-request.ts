@@ -38,7 +38,10 @@ export async function decideRequest(c: Context<AppEnv>, agent: string): Promise<
   // An empty header names no release, like an empty key: it is not a pin, so it is not reported as ignored.
   const pin = c.req.header("x-agent-release")?.slice(0, 128) || null;
   const outcome = decide(state.index, { agent, key: key === "" ? null : key, pin }, Date.now());
-  if (!outcome.ok) throw new HttpError(outcome.status, outcome.code, outcome.message);
+  if (!outcome.ok) {
+    const retry = outcome.code === "config_unavailable" ? { "retry-after": "1" } : undefined;
+    throw new HttpError(outcome.status, outcome.code, outcome.message, undefined, retry);
+  }
   return { decision: outcome.decision, stale: state.stale };
 }
 

@@ -39,11 +39,18 @@ export interface Decision {
 
 export type Outcome =
   | { ok: true; decision: Decision }
-  | { ok: false; status: 404 | 503; code: "unknown_agent" | "no_active_release"; message: string };
+  | {
+      ok: false;
+      status: 404 | 503;
+      code: "unknown_agent" | "no_active_release" | "config_unavailable";
+      message: string;
+    };
 
 export function decide(index: SnapshotIndex, facts: RequestFacts, now: number): Outcome {
   const entry = index.agents.get(facts.agent);
   if (entry === undefined) return { ok: false, status: 404, code: "unknown_agent", message: `no agent ${facts.agent}` };
+  // A release it names cannot be used (its stored manifest is invalid): never guess another (CONTRACT §3).
+  if (entry.broken !== null) return { ok: false, status: 503, code: "config_unavailable", message: entry.broken };
   // Chosen in place, not through a helper returning an object: this runs on every request.
   const canary = entry.canary;
   let release: ReleaseEntry | null = null;

@@ -1,17 +1,30 @@
 /**
- * The published snapshot (docs/storage.md): everything a request needs, in one value, at one revision.
- * It is validated once when loaded and indexed into maps, so a request does a few lookups and no parsing.
- * Validation includes referential integrity: a pointer never names a release the reader cannot resolve (§3).
+ * The published pointer state (docs/storage.md, format 2) and the isolate's index of it.
+ *
+ * A revision is a small root naming 256 shards by digest; a shard holds, per agent, the pointers, the digest of
+ * every release they name, the agent's overrides and whatever other per-agent state the control plane keeps.
+ * Manifests are not in it: they are immutable and stored once under their digest, so a flip re-ships one shard
+ * and the root, never a manifest. The index is built per revision from the pointers (cheap), and an agent's
+ * entry — the manifests resolved, checked against the pointers and indexed — is built on its first request:
+ * nothing that depends on a manifest is paid for an agent that gets no traffic.
+ *
+ * Pure: manifests come in through `resolve`, which the isolate's by-digest store answers (validated once per
+ * digest there). A pointer never names a release the reader cannot resolve (CONTRACT §3): the loader installs
+ * a state only when every digest it names is held; a manifest that fails validation on first use makes its
+ * agent answer 503 `config_unavailable`, never a guess.
  */
 import { z } from "zod";
-import { AgentId, Manifest, Version } from "../release/schema";
+import { AgentId, type Manifest, Version } from "../release/schema";
 import { byPrecedence, type IndexedOverride, indexOverride, type Lane, mergeLane } from "./lane";
-import { canaryThreshold, type HashPrefix, hashPrefix } from "./murmur3";
+import { canaryThreshold, type HashPrefix, hashPrefix, murmur3 } from "./murmur3";
 import { Override, scopeMatches } from "./override";
 import { type Served, serve } from "./served";
-import { snapshotOk } from "./snapshot-check";
 
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
+/** Shards per revision: √(agents × entry size / digest size) at 10,000 agents, see docs/storage.md. */
+export const SHARD_COUNT = 256;
+
+export const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 
 export const Canary = z.strictObject({
   version: Version,
@@ -26,54 +39,76 @@ export const Pointers = z.strictObject({
   offFrom: Version.nullable(),
 });
 
-export const PublishedRelease = z.strictObject({
-  manifest: Manifest,
-  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
-});
+/**
+ * Per-agent state besides the pointers, published as the control plane keeps it (e.g. a canary's release plan).
+ * Each field is declared here with its schema, so the strict shard schema still refuses a misspelled one.
+ */
+export const AGENT_EXTRAS = {} satisfies z.ZodRawShape;
 
 export const PublishedAgent = z.strictObject({
   pointers: Pointers,
-  releases: z.record(Version, PublishedRelease),
+  /** The digest of every release the pointers name, by version. */
+  releases: z.record(Version, Digest),
+  /** Overrides scoped to this agent or one of its releases, not expired at publish time. */
+  overrides: z.array(Override),
+  ...AGENT_EXTRAS,
 });
 
-export const Snapshot = z
-  .strictObject({
-    format: z.literal(SNAPSHOT_FORMAT),
-    revision: z.int().min(0),
-    publishedAt: z.iso.datetime(),
-    agents: z.record(AgentId, PublishedAgent),
-    overrides: z.array(Override),
-  })
-  .superRefine((s, ctx) => {
-    for (const [agent, a] of Object.entries(s.agents)) {
-      const p = a.pointers;
-      const named = [
-        p.active !== "off" ? p.active : p.offFrom,
-        p.fallback !== "off" ? p.fallback : null,
-        p.canary?.version ?? null,
-      ];
-      for (const v of named) {
-        // Own keys only: a pointer to `toString` or `constructor` must not resolve to Object.prototype members.
-        if (v !== null && !Object.hasOwn(a.releases, v)) {
-          ctx.addIssue({ code: "custom", path: ["agents", agent], message: `pointer names ${v}, not in releases` });
-        }
-      }
-      for (const [v, r] of Object.entries(a.releases)) {
-        if (r.manifest.agent !== agent || r.manifest.version !== v) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["agents", agent, "releases", v],
-            message: "manifest agent/version mismatch",
-          });
-        }
-      }
-    }
-  });
+export const Shard = z.strictObject({ agents: z.record(AgentId, PublishedAgent) });
+
+export const Root = z.strictObject({
+  format: z.literal(SNAPSHOT_FORMAT),
+  revision: z.int().min(0),
+  publishedAt: z.iso.datetime(),
+  /** `shard:<digest>` keys, SHARD_COUNT of them; null for a shard that holds no agent. */
+  shards: z
+    .array(
+      z
+        .string()
+        .regex(/^shard:sha256:[0-9a-f]{64}$/)
+        .nullable(),
+    )
+    .length(SHARD_COUNT),
+  /** Overrides scoped to every agent (`*`). */
+  overrides: z.array(Override),
+});
 
 export type Canary = z.infer<typeof Canary>;
 export type Pointers = z.infer<typeof Pointers>;
-export type Snapshot = z.infer<typeof Snapshot>;
-export type PublishedRelease = z.infer<typeof PublishedRelease>;
+export type PublishedAgent = z.infer<typeof PublishedAgent>;
+export type Shard = z.infer<typeof Shard>;
+export type Root = z.infer<typeof Root>;
+
+/** The shard an agent's state is published in. */
+export const shardOf = (agent: string): number => murmur3(agent) % SHARD_COUNT;
+
+export const releaseKey = (digest: string): string => `release:${digest}`;
+
+/** The versions the pointers name (each once), the releases a reader must be able to resolve. */
+export function namedVersions(p: Pointers): string[] {
+  const out: string[] = [];
+  for (const v of [p.active === "off" ? p.offFrom : p.active, p.fallback === "off" ? null : p.fallback])
+    if (v !== null && !out.includes(v)) out.push(v);
+  if (p.canary !== null && !out.includes(p.canary.version)) out.push(p.canary.version);
+  return out;
+}
+
+/** A pointer names a version without a digest: the state is not self-consistent (§3). Null when it is. */
+export function danglingPointer(a: PublishedAgent): string | null {
+  for (const v of namedVersions(a.pointers)) if (!Object.hasOwn(a.releases, v)) return v;
+  return null;
+}
+
+/** One revision's pointer state, assembled from a root and its shards. */
+export interface PointerState {
+  revision: number;
+  publishedAt: string;
+  agents: ReadonlyMap<string, PublishedAgent>;
+  globalOverrides: readonly Override[];
+}
+
+/** A manifest by digest: the manifest, or why it cannot be used. */
+export type Resolve = (digest: string) => Manifest | { error: string };
 
 /** A live release, with the overrides that can apply to it and a memo of what it serves in its current lane. */
 export interface ReleaseEntry {
@@ -98,78 +133,101 @@ export interface AgentEntry {
     prefix: HashPrefix;
     view: { version: string; threshold: number };
   } | null;
+  /** Set when a release it names cannot be used (invalid manifest): the agent answers 503, never a guess. */
+  broken: string | null;
 }
 
 export interface SnapshotIndex {
   revision: number;
   publishedAt: string;
-  snapshot: Snapshot;
-  agents: ReadonlyMap<string, AgentEntry>;
+  state: PointerState;
+  /** The agent's entry, built on first use. */
+  agents: { get(agent: string): AgentEntry | undefined; has(agent: string): boolean; readonly size: number };
 }
 
-/**
- * Validates a snapshot read from a store (the value of `JSON.parse`), as `Snapshot.safeParse` would, but cheaply:
- * a hand-written structural check (./snapshot-check.ts) accepts what it can prove valid, and a manifest equal to
- * the one `previous` holds under its digest is compared, not validated again, and that validated object is kept. Anything the check doubts
- * goes to zod, whose answer and error message stand, so an invalid snapshot is refused exactly as before.
- * The accepted value is `json` itself, with the known manifests swapped in: the caller must not keep it otherwise.
- */
-export function loadSnapshot(json: unknown, previous: SnapshotIndex | null): z.ZodSafeParseResult<Snapshot> {
-  const known = new Map<string, Manifest>();
-  if (previous !== null)
-    for (const a of previous.agents.values()) for (const r of a.releases.values()) known.set(r.digest, r.manifest);
-  if (snapshotOk(json, SNAPSHOT_FORMAT, known)) return { success: true, data: json as Snapshot };
-  return Snapshot.safeParse(json);
-}
-
-export function indexSnapshot(snapshot: Snapshot): SnapshotIndex {
-  const overrides = snapshot.overrides.map(indexOverride).sort(byPrecedence);
-  // One pass buckets the sorted overrides by agent (order kept); `*` ones go in every agent's candidates.
-  const global: IndexedOverride[] = [];
-  const byAgent = new Map<string, IndexedOverride[]>();
-  for (const o of overrides) {
-    const a = o.override.scope.agent;
-    if (a === "*") global.push(o);
-    else {
-      const list = byAgent.get(a);
-      if (list === undefined) byAgent.set(a, [o]);
-      else list.push(o);
-    }
+class LazyAgents {
+  private readonly built = new Map<string, AgentEntry>();
+  private readonly global: IndexedOverride[];
+  constructor(
+    private readonly state: PointerState,
+    private readonly resolve: Resolve,
+  ) {
+    this.global = state.globalOverrides.map(indexOverride).sort(byPrecedence);
   }
-  const agents = new Map<string, AgentEntry>();
-  for (const [agent, published] of Object.entries(snapshot.agents)) {
-    const own = byAgent.get(agent);
-    const candidates = own === undefined ? global : global.length === 0 ? own : [...global, ...own].sort(byPrecedence);
-    const releases = new Map<string, ReleaseEntry>();
-    for (const [version, r] of Object.entries(published.releases)) {
-      releases.set(version, {
-        agent,
-        version,
-        digest: r.digest,
-        manifest: r.manifest,
-        overrides: candidates.filter((o) => scopeMatches(o.override.scope, agent, version)),
-        memo: null,
-      });
+  get size(): number {
+    return this.state.agents.size;
+  }
+  has(agent: string): boolean {
+    return this.state.agents.has(agent);
+  }
+  get(agent: string): AgentEntry | undefined {
+    const hit = this.built.get(agent);
+    if (hit !== undefined) return hit;
+    const published = this.state.agents.get(agent);
+    if (published === undefined) return undefined;
+    const entry = buildAgent(agent, published, this.global, this.resolve);
+    this.built.set(agent, entry);
+    return entry;
+  }
+}
+
+export function indexState(state: PointerState, resolve: Resolve): SnapshotIndex {
+  return { revision: state.revision, publishedAt: state.publishedAt, state, agents: new LazyAgents(state, resolve) };
+}
+
+function buildAgent(
+  agent: string,
+  published: PublishedAgent,
+  global: readonly IndexedOverride[],
+  resolve: Resolve,
+): AgentEntry {
+  const own = published.overrides.map(indexOverride);
+  const candidates = own.length === 0 ? global : [...global, ...own].sort(byPrecedence);
+  const releases = new Map<string, ReleaseEntry>();
+  let broken: string | null = danglingPointer(published);
+  if (broken !== null) broken = `pointer names ${broken}, which has no digest`;
+  for (const [version, digest] of Object.entries(published.releases)) {
+    const manifest = resolve(digest);
+    if ("error" in manifest) {
+      broken ??= `release ${version} (${digest}): ${manifest.error}`;
+      continue;
     }
-    const p = published.pointers;
-    const get = (v: string | null): ReleaseEntry | null => (v === null ? null : (releases.get(v) ?? null));
-    agents.set(agent, {
+    if (manifest.agent !== agent || manifest.version !== version) {
+      broken ??= `release ${version} (${digest}) holds ${manifest.agent}@${manifest.version}`;
+      continue;
+    }
+    releases.set(version, {
       agent,
-      pointers: p,
-      releases,
-      active: p.active === "off" ? null : get(p.active),
-      off: p.active === "off" ? get(p.offFrom) : null,
-      canary: p.canary
+      version,
+      digest,
+      manifest,
+      overrides: candidates.filter((o) => scopeMatches(o.override.scope, agent, version)),
+      memo: null,
+    });
+  }
+  const p = published.pointers;
+  const get = (v: string | null): ReleaseEntry | null => (v === null ? null : (releases.get(v) ?? null));
+  const canaryRelease = p.canary === null ? null : get(p.canary.version);
+  if (broken !== null) {
+    return { agent, pointers: p, releases: new Map(), active: null, off: null, canary: null, broken };
+  }
+  return {
+    agent,
+    pointers: p,
+    releases,
+    active: p.active === "off" ? null : get(p.active),
+    off: p.active === "off" ? get(p.offFrom) : null,
+    canary:
+      p.canary !== null && canaryRelease !== null
         ? {
-            release: get(p.canary.version) as ReleaseEntry,
+            release: canaryRelease,
             threshold: canaryThreshold(p.canary.percent),
             prefix: hashPrefix(agent, p.canary.version),
             view: { version: p.canary.version, threshold: canaryThreshold(p.canary.percent) },
           }
         : null,
-    });
-  }
-  return { revision: snapshot.revision, publishedAt: snapshot.publishedAt, snapshot, agents };
+    broken: null,
+  };
 }
 
 /** What a release serves at `now`. Recomputed only when an override in force expires. */

@@ -8,22 +8,28 @@
  * lost even when KV is failing, and an older revision never overwrites a newer one. An instance that starts
  * with SQLite ahead of KV (its predecessor was reset or evicted mid-publish) arms the alarm at once, so KV
  * catches up without waiting for the next mutation; and a mutation waits for KV at most PUBLISH_WAIT_MS before
- * answering `published: false`.
+ * answering `published: false`. An instance that finds KV in the format-1 layout (meta `layout` below 2)
+ * republishes in the current one the same way (migration, docs/storage.md).
+ *
+ * What is published (format 2): a root per revision naming 256 shards by digest, and manifests stored once
+ * under their digest (publication.ts, kv-publisher.ts). The freshness path (`sync`) answers an isolate with the
+ * root and, when it knows what the isolate's revision named, the values it lacks, so a flip is one round trip.
  */
 import { DurableObject } from "cloudflare:workers";
 import { apply, expiredAt } from "../control/apply";
 import type { Command } from "../control/commands";
 import type { ControlState, Refusal, StoredRelease } from "../control/model";
 import { type Actor, EXPIRY } from "../control/roles";
-import { buildSnapshot } from "../control/snapshot";
+import { agentSnapshot, buildPublication } from "../control/snapshot";
 import { concerns } from "../control/timeline";
 import type { Bindings } from "../env";
 import { digestOf } from "../release/digest";
 import type { Manifest } from "../release/schema";
-import type { Snapshot } from "../routing/snapshot";
+import type { Snapshot as AgentSnapshot } from "../routing/snapshot-legacy";
 import type { SyncAnswer } from "./control-source";
 import { type AuditEntry, ControlStore, type ReleaseSummary } from "./control-store";
-import { HEAD_KEY, SNAPSHOT_TTL_SECONDS, snapshotKey } from "./kv-layout";
+import { KvPublisher, type KvWriter as PublisherWriter } from "./kv-publisher";
+import { type Rendered, render } from "./publication";
 
 /** What callers send: the DO adds the digest of a release and the id of an override itself. */
 export type CommandInput =
@@ -40,12 +46,20 @@ export interface Mutated {
   result: Record<string, unknown>;
 }
 
-export type KvWriter = Pick<KVNamespace, "put">;
+/** What tests may put in place of the KV binding's writes; a missing `delete` uses the binding's. */
+export type KvWriter = Pick<KVNamespace, "put"> & Partial<Pick<KVNamespace, "delete">>;
 
 const MIN_PUBLISH_GAP_MS = 1000;
 const MAX_RETRY_MS = 30_000;
 /** How long a mutation waits for its KV publish before answering `published: false` (the alarm finishes it). */
 export const PUBLISH_WAIT_MS = 2000;
+
+/** The KV layout this code publishes (meta `layout`); format-1 state predates the key. */
+const LAYOUT = 2;
+/** Revisions whose named keys are remembered, so `sync` can send an isolate only what it lacks. */
+const RECENT = 4;
+/** A `sync` or `blobs` answer carries at most this many bytes of values (far inside the RPC limit of 32 MiB). */
+export const RPC_BLOB_BYTES = 8 * 2 ** 20;
 
 /** The wait before the next attempt after `failures` failed ones in a row. */
 const retryDelay = (failures: number): number => Math.min(MAX_RETRY_MS, 250 * 2 ** failures);
@@ -59,23 +73,24 @@ function newOverrideId(): string {
 export class ControlPlane extends DurableObject<Bindings> {
   private readonly store: ControlStore;
   private state: ControlState;
-  private kv: KvWriter;
+  private publisher: KvPublisher;
   private publishing: Promise<void> | null = null;
   private lastPublishAt = 0;
   private failures = 0;
-  private snapshotMemo: Snapshot | null = null;
-  private textMemo: { revision: number; text: string } | null = null;
+  private renderMemo: { revision: number; rendered: Promise<Rendered> } | null = null;
+  /** Recent revisions as rendered, for `sync` (what an isolate's revision named) and their shards. */
+  private readonly recent = new Map<number, Rendered>();
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.store = new ControlStore(ctx.storage.sql);
     this.state = this.store.load();
-    this.kv = env.STATE;
+    this.publisher = this.newPublisher(env.STATE);
     // State committed but not yet in KV: the previous instance was reset or evicted mid-publish (its in-memory
     // retry is gone). Publish from an alarm rather than wait for the next mutation. Any call wakes the new
     // instance; with the default freshness path every isolate's sync() does, within a second. A second later,
     // not now: KV takes one write a second per key, and the predecessor's last put may still be landing.
-    if (this.publishedRevision() < this.state.revision) {
+    if (this.publishedRevision() < this.state.revision || this.kvLayoutBehind()) {
       void ctx.blockConcurrencyWhile(() => this.armAlarm(Date.now() + MIN_PUBLISH_GAP_MS));
     }
   }
@@ -117,22 +132,47 @@ export class ControlPlane extends DurableObject<Bindings> {
       const audit = { ...out.audit, at, actor: actor.name, role: actor.role, revision: out.state.revision };
       this.ctx.storage.transactionSync(() => this.store.commit(out.effects, audit, actor.name, at));
       this.state = out.state;
-      this.snapshotMemo = null;
     }
     return { ok: true, revision: this.state.revision, changed: out.changed, result: out.result };
   }
 
-  /** Removes expired overrides (audited as `expiry`), publishes what is pending, and re-arms for the next expiry. */
+  /**
+   * Removes expired overrides (audited as `expiry`), publishes what is pending, deletes KV keys unnamed for
+   * long enough, and re-arms for the next expiry or collection.
+   */
   override async alarm(): Promise<void> {
     const expired = expiredAt(this.state, Date.now());
     if (expired.length > 0) this.commit({ kind: "override.expire", ids: expired }, EXPIRY);
     await this.publish();
-    const next = this.store.nextExpiry();
-    if (next !== null) await this.armAlarm(next);
+    if (this.publishing === null) {
+      // Never beside a write: a key being named again must not be deleted under it.
+      this.publishing = this.publisher.collect().then(
+        () => undefined,
+        (err: unknown) => console.error(JSON.stringify({ msg: "kv collection failed", error: String(err) })),
+      );
+      await this.publishing.finally(() => {
+        this.publishing = null;
+      });
+    }
+    for (const next of [this.store.nextExpiry(), this.publisher.nextCollection()])
+      if (next !== null) await this.armAlarm(next);
   }
 
   private publishedRevision(): number {
-    return this.store.meta("published");
+    return this.kvLayoutBehind() ? 0 : this.store.meta("published");
+  }
+
+  private kvLayoutBehind(): boolean {
+    return this.state.revision > 0 && this.store.meta("layout") < LAYOUT;
+  }
+
+  private newPublisher(kv: PublisherWriter): KvPublisher {
+    return new KvPublisher({
+      sql: this.ctx.storage.sql,
+      kv,
+      now: Date.now,
+      manifestText: (digest) => this.store.manifestText(digest),
+    });
   }
 
   /**
@@ -166,15 +206,17 @@ export class ControlPlane extends DurableObject<Bindings> {
   }
 
   private async write(): Promise<void> {
-    const snapshot = this.snapshot();
-    const revision = snapshot.revision;
+    let revision = this.state.revision;
     try {
-      const key = snapshotKey(revision);
-      await this.kv.put(key, this.snapshotText().text, { expirationTtl: SNAPSHOT_TTL_SECONDS });
-      await this.kv.put(HEAD_KEY, JSON.stringify({ revision, key, publishedAt: snapshot.publishedAt }));
+      const rendered = await this.rendered();
+      revision = rendered.revision;
+      await this.publisher.publish(rendered);
       this.lastPublishAt = Date.now();
       this.failures = 0;
-      if (revision > this.publishedRevision()) this.store.setMeta("published", revision);
+      this.store.setMeta("layout", LAYOUT);
+      if (revision > this.store.meta("published")) this.store.setMeta("published", revision);
+      const collectAt = this.publisher.nextCollection();
+      if (collectAt !== null) await this.armAlarm(collectAt);
       console.log(JSON.stringify({ msg: "published", revision }));
     } catch (err) {
       this.failures++;
@@ -191,31 +233,75 @@ export class ControlPlane extends DurableObject<Bindings> {
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
-  /** The snapshot of the current state (what KV holds once published), built once per revision. */
-  snapshot(): Snapshot {
-    if (this.snapshotMemo === null || this.snapshotMemo.revision !== this.state.revision) {
-      this.snapshotMemo = buildSnapshot(this.state, (a, v) => this.store.release(a, v), Date.now());
+  /** The current state as stored values (what KV holds once published), rendered once per revision. */
+  private rendered(): Promise<Rendered> {
+    const revision = this.state.revision;
+    if (this.renderMemo?.revision !== revision) {
+      const publication = buildPublication(this.state, (a, v) => this.store.digest(a, v), Date.now());
+      const rendered = render(publication);
+      this.renderMemo = { revision, rendered };
+      void rendered.then((r) => {
+        this.recent.set(r.revision, r);
+        for (const old of this.recent.keys()) if (this.recent.size > RECENT) this.recent.delete(old);
+      });
     }
-    return this.snapshotMemo;
+    return this.renderMemo.rendered;
   }
 
-  /** The current snapshot as JSON text, serialized once per revision (the freshness path's payload). */
-  snapshotText(): { revision: number; text: string } {
-    const snapshot = this.snapshot();
-    if (this.textMemo?.revision !== snapshot.revision) {
-      this.textMemo = { revision: snapshot.revision, text: JSON.stringify(snapshot) };
-    }
-    return this.textMemo;
+  /** The current root as JSON text (the freshness path's payload). */
+  async snapshotText(): Promise<{ revision: number; text: string }> {
+    const r = await this.rendered();
+    return { revision: r.revision, text: r.rootText };
   }
 
   /**
-   * The freshness path's one call: the committed revision, and its snapshot when the caller holds an older
-   * one (`have`, null when cold), so that a flip reaches an isolate in one round trip.
+   * The freshness path's one call: the committed revision, and its root when the caller holds an older one
+   * (`have`, null when cold). When this instance remembers what `have` named, the values named now and not then
+   * come along (bounded), so a flip reaches an isolate in one round trip.
    */
-  sync(have: number | null): SyncAnswer {
+  async sync(have: number | null): Promise<SyncAnswer> {
     const revision = this.state.revision;
     if (revision === 0 || (have !== null && have >= revision)) return { revision };
-    return this.snapshotText();
+    const r = await this.rendered();
+    const before = have === null ? undefined : this.recent.get(have)?.named;
+    if (before === undefined) return { revision: r.revision, text: r.rootText };
+    const added = [...r.named].filter((k) => !before.has(k) && k !== r.rootKey);
+    return { revision: r.revision, text: r.rootText, blobs: this.blobTexts(r, added) };
+  }
+
+  /** Stored values by key (shards of recent revisions, manifests), at most RPC_BLOB_BYTES; unknown keys left out. */
+  async blobs(keys: string[]): Promise<Record<string, string>> {
+    return this.blobTexts(await this.rendered(), keys);
+  }
+
+  private blobTexts(r: Rendered, keys: readonly string[]): Record<string, string> {
+    const out: Record<string, string> = {};
+    let bytes = 0;
+    for (const key of keys) {
+      const text =
+        r.shards.get(key) ??
+        (key.startsWith("release:") ? this.store.manifestText(key.slice(8)) : null) ??
+        this.olderShard(key);
+      if (text === null) continue;
+      if (bytes > 0 && bytes + text.length > RPC_BLOB_BYTES) break;
+      out[key] = text;
+      bytes += text.length;
+    }
+    return out;
+  }
+
+  /** A shard of an older remembered revision (an isolate that read an older root from a shared cache). */
+  private olderShard(key: string): string | null {
+    for (const r of this.recent.values()) {
+      const text = r.shards.get(key);
+      if (text !== undefined) return text;
+    }
+    return null;
+  }
+
+  /** For `explain`: one agent's pointers and live manifests, with the overrides in force, as one value. */
+  agentSnapshot(agent: string): AgentSnapshot {
+    return agentSnapshot(this.state, agent, (a, v) => this.store.release(a, v), Date.now());
   }
 
   head(): { revision: number; publishedRevision: number } {
@@ -257,6 +343,9 @@ export class ControlPlane extends DurableObject<Bindings> {
 
   /** Tests only: replace the KV writer to inject publish failures. */
   useKvWriterForTests(kv: KvWriter | null): void {
-    this.kv = kv ?? this.env.STATE;
+    const real = this.env.STATE;
+    this.publisher = this.newPublisher(
+      kv === null ? real : { put: kv.put.bind(kv), delete: kv.delete?.bind(kv) ?? real.delete.bind(real) },
+    );
   }
 }

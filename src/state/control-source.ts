@@ -4,8 +4,9 @@
  * An isolate asks for the newest revision through the location's Cache API first, so that the isolates of one
  * location share about one question to the Durable Object per sharing time. When it has to ask the Durable
  * Object, one `sync(have)` call answers with the revision and, when that is newer than what the isolate holds,
- * the snapshot itself: a flip costs one round trip, not two. Snapshots are shared through the Cache API by
- * revision (they never change). The Cache API does nothing on `*.workers.dev`: there every isolate asks the
+ * its root and the shards and manifests the isolate lacks: a flip costs one round trip, not two. Roots are shared
+ * through the Cache API by revision (they never change); a cold isolate asks for shards and manifests in
+ * bounded batches (`blobs`). The Cache API does nothing on `*.workers.dev`: there every isolate asks the
  * Durable Object itself, which stays correct, only busier.
  *
  * Cache writes never delay the refresh: they are collected and awaited by `drain()` after the new state is
@@ -30,15 +31,20 @@ const CACHE_ORIGIN = "https://switchyard-freshness.internal";
 const headUrl = `${CACHE_ORIGIN}/head`;
 const snapshotUrl = (revision: number) => `${CACHE_ORIGIN}/snapshot/${revision}`;
 
-/** What `ControlPlane.sync(have)` answers: `text` only when `revision` is newer than `have`. */
+/**
+ * What `ControlPlane.sync(have)` answers: `text` (the root) only when `revision` is newer than `have`, and with
+ * it the values named now and not at `have`, when the control plane remembers `have`.
+ */
 export interface SyncAnswer {
   revision: number;
   text?: string;
+  blobs?: Record<string, string>;
 }
 
 interface ControlRpc {
   sync(have: number | null): Promise<SyncAnswer>;
   snapshotText(): Promise<{ revision: number; text: string }>;
+  blobs(keys: string[]): Promise<Record<string, string>>;
 }
 
 export interface ControlSourceOptions {
@@ -55,6 +61,8 @@ export function controlSource(opts: ControlSourceOptions): SnapshotSource {
   const { shareMs } = freshnessSchedule(opts.intervalMs);
   /** The snapshot the last `sync` brought along, handed to the `snapshot()` call that follows it. */
   let carried: { revision: number; text: string } | null = null;
+  /** Values the last `sync` brought along, handed to the `blobs()` calls that follow it. */
+  let carriedBlobs: Record<string, string> = {};
   let pending: Promise<unknown>[] = [];
 
   const share = (url: string, body: string, maxAgeSeconds: number) => {
@@ -68,6 +76,7 @@ export function controlSource(opts: ControlSourceOptions): SnapshotSource {
     name: "control",
     async revision(have) {
       carried = null;
+      carriedBlobs = {};
       if (cache !== null && shareMs > 0) {
         const hit = await cache.match(headUrl);
         if (hit) {
@@ -82,6 +91,7 @@ export function controlSource(opts: ControlSourceOptions): SnapshotSource {
         const ttl = Math.max(1, Math.ceil(shareMs / 1000)); // seconds: the API's granularity; `at` is exact
         share(headUrl, JSON.stringify({ revision: answer.revision, at: opts.now() }), ttl);
       }
+      if (answer.blobs !== undefined) carriedBlobs = answer.blobs;
       if (answer.text !== undefined) {
         carried = { revision: answer.revision, text: answer.text };
         share(snapshotUrl(answer.revision), answer.text, 3600);
@@ -98,8 +108,27 @@ export function controlSource(opts: ControlSourceOptions): SnapshotSource {
       share(snapshotUrl(got.revision), got.text, 3600);
       return got.text;
     },
+    async blobs(keys) {
+      const out = new Map<string, string>();
+      let ask: string[] = [];
+      for (const k of keys) {
+        const v = Object.hasOwn(carriedBlobs, k) ? carriedBlobs[k] : undefined;
+        if (v !== undefined) out.set(k, v);
+        else ask.push(k);
+      }
+      // The answer is bounded in bytes: ask again for what it left out, until it brings nothing new.
+      while (ask.length > 0) {
+        const got = await stub().blobs(ask);
+        const rest = ask.filter((k) => !Object.hasOwn(got, k));
+        for (const [k, v] of Object.entries(got)) out.set(k, v);
+        if (rest.length === ask.length) break;
+        ask = rest;
+      }
+      return out;
+    },
     async drain() {
       carried = null;
+      carriedBlobs = {};
       const writes = pending;
       pending = [];
       await Promise.all(writes);

@@ -3,6 +3,7 @@
  * a mutation reads, decides and writes without yielding, so two mutations can never interleave.
  */
 import type { ControlState, Effect, StoredRelease } from "../control/model";
+import { canonicalJson } from "../release/digest";
 import type { Manifest } from "../release/schema";
 import type { Override } from "../routing/override";
 import type { Pointers } from "../routing/snapshot";
@@ -12,6 +13,7 @@ CREATE TABLE IF NOT EXISTS releases (
   agent TEXT NOT NULL, version TEXT NOT NULL, manifest TEXT NOT NULL, digest TEXT NOT NULL,
   created_at TEXT NOT NULL, created_by TEXT NOT NULL, ever_active INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (agent, version));
+CREATE INDEX IF NOT EXISTS releases_by_digest ON releases (digest);
 CREATE TABLE IF NOT EXISTS pointers (agent TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS overrides (id TEXT PRIMARY KEY, body TEXT NOT NULL, expires_at INTEGER);
 CREATE TABLE IF NOT EXISTS audit (
@@ -96,6 +98,25 @@ export class ControlStore {
       createdBy: String(row.created_by),
       everActive: Number(row.ever_active) === 1,
     };
+  }
+
+  /** A release's manifest as canonical JSON (its digest is the SHA-256 of this text), found by digest. */
+  manifestText(digest: string): string | null {
+    const row = [...this.sql.exec<Row>("SELECT manifest FROM releases WHERE digest = ? LIMIT 1", digest)][0];
+    return row ? canonicalJson(json(row.manifest)) : null;
+  }
+
+  /** The digest of a stored release, without reading its manifest. */
+  digest(agent: string, version: string): string | null {
+    const row = [
+      ...this.sql.exec<Row>("SELECT digest FROM releases WHERE agent = ? AND version = ?", agent, version),
+    ][0];
+    return row ? String(row.digest) : null;
+  }
+
+  /** How many releases an agent has stored. */
+  releaseCount(agent: string): number {
+    return Number(this.sql.exec<Row>("SELECT COUNT(*) AS n FROM releases WHERE agent = ?", agent).one().n);
   }
 
   releases(agent: string): ReleaseSummary[] {

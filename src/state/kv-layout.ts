@@ -1,9 +1,11 @@
 /**
  * Where the published state lives in Workers KV (docs/storage.md).
  *
- * `head` is small and names the newest revision; each revision's snapshot is written once under its own key
- * and never changed. A reader polls `head` and fetches a snapshot only when the revision moved, so an idle
- * refresh costs one tiny read, and a reader can never see half of a snapshot.
+ * `head` is small and names the newest revision's root, `snapshot:<revision>`. The root names 256 shards by
+ * digest (`shard:<digest>`), the shards name releases by digest (`release:<digest>`). Every key but `head` is
+ * written once and never changed, so a reader can never see half of a revision. Nothing a published revision
+ * names ever expires: the control plane deletes a key only after no revision has named it for a while
+ * (kv-publisher.ts), so the KV fallback serves after any quiet spell.
  */
 import { z } from "zod";
 
@@ -17,5 +19,8 @@ export const Head = z.strictObject({
 });
 export type Head = z.infer<typeof Head>;
 
-/** Old snapshots stay readable for a day, long enough for any reader that saw their head. */
-export const SNAPSHOT_TTL_SECONDS = 86_400;
+/**
+ * How long a key no published revision names any more stays readable: far longer than a reader takes from
+ * reading `head` (edge-cached up to 30 s, and KV's up to 60 s between locations) to reading what it names.
+ */
+export const UNNAMED_GRACE_MS = 60 * 60_000;

@@ -8,19 +8,23 @@
  *   but never longer than `idleWaitMs`: after a quiet spell the first request should not meet a release that
  *   was rolled back minutes ago, and a slow store must not stall it either.
  * - Sources are asked in order (the control plane first, KV as the fallback, see docs/propagation.md). A read
- *   that fails everywhere keeps the last-known-good and marks it stale. A snapshot is validated and indexed
- *   once per revision; an older revision never replaces a newer one, whichever source offers it.
+ *   that fails everywhere keeps the last-known-good and marks it stale. A revision is installed only when it is
+ *   complete (snapshot-load.ts); an older revision never replaces a newer one, whichever source offers it.
+ * - Manifests are held by digest across revisions (manifest-store.ts) and shards by key, so a flip fetches the
+ *   shard and the root that changed, and a new release's manifest only.
  */
-import { indexSnapshot, loadSnapshot, type Snapshot, type SnapshotIndex } from "../routing/snapshot";
+import { indexState, type PointerState, type SnapshotIndex } from "../routing/snapshot";
+import { ManifestStore } from "./manifest-store";
+import { type BlobSource, type Held, loadRevision, namedDigests } from "./snapshot-load";
 
-export interface SnapshotSource {
+export interface SnapshotSource extends BlobSource {
   readonly name: string;
   /**
    * The newest revision this source knows; `have` is the revision the isolate holds (null when cold), so a
    * source may bring the newer snapshot along in the same round trip. Cheap; throws when it cannot answer.
    */
   revision(have: number | null): Promise<number>;
-  /** The snapshot at `revision` (or newer) as raw JSON text. Throws when it cannot be read. */
+  /** The root of `revision` (or newer) as raw JSON text (format 2, or a format-1 snapshot). Throws when it cannot be read. */
   snapshot(revision: number): Promise<string>;
   /** Finishes side work (e.g. sharing answers with other isolates) after the state was installed. */
   drain?(): Promise<void>;
@@ -57,6 +61,9 @@ export interface CacheHealth {
   lastAttemptAgoMs: number | null;
 }
 
+/** The shards and manifests of a revision may take this many times one read's bound. */
+const BLOBS_TIMEOUT_FACTOR = 8;
+
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class SnapshotCache {
@@ -67,6 +74,7 @@ export class SnapshotCache {
   private degraded: string | null = null;
   private source: string | null = null;
   private inflight: Promise<void> | null = null;
+  private readonly held: Held = { manifests: new ManifestStore(), shards: new Map() };
 
   constructor(private readonly opts: CacheOptions) {}
 
@@ -114,10 +122,12 @@ export class SnapshotCache {
     return this.inflight;
   }
 
-  /** Installs a validated snapshot; ignored unless newer than the one held. */
-  offer(snapshot: Snapshot): boolean {
-    if (this.index !== null && snapshot.revision <= this.index.revision) return false;
-    this.index = indexSnapshot(snapshot);
+  /** Installs a complete pointer state; ignored unless newer than the one held. */
+  private offer(state: PointerState): boolean {
+    if (this.index !== null && state.revision <= this.index.revision) return false;
+    const manifests = this.held.manifests;
+    manifests.retain(namedDigests(state));
+    this.index = indexState(state, (digest) => manifests.resolve(digest));
     return true;
   }
 
@@ -158,21 +168,20 @@ export class SnapshotCache {
     const revision = await this.timed(source.revision(this.index?.revision ?? null), `${source.name} revision`);
     if (this.index !== null && revision <= this.index.revision) return; // nothing newer here
     const raw = await this.timed(source.snapshot(revision), `${source.name} snapshot`);
-    let json: unknown;
+    let state: PointerState;
     try {
-      json = JSON.parse(raw);
-    } catch {
-      throw new Error(`snapshot ${revision} is not JSON`);
+      // Bounded too (longer: a cold isolate fetches every manifest), so a source that stalls is skipped.
+      state = await this.timed(loadRevision(source, raw, this.held), `${source.name} blobs`, BLOBS_TIMEOUT_FACTOR);
+    } catch (err) {
+      throw new Error(`snapshot ${revision}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const parsed = loadSnapshot(json, this.index); // zod decides whatever the fast check doubts
-    if (!parsed.success) throw new Error(`snapshot ${revision} is invalid: ${parsed.error.issues[0]?.message}`);
-    if (parsed.data.revision < revision) throw new Error(`snapshot ${revision} holds revision ${parsed.data.revision}`);
-    this.offer(parsed.data);
+    if (state.revision < revision) throw new Error(`snapshot ${revision} holds revision ${state.revision}`);
+    this.offer(state);
   }
 
-  private timed<T>(p: Promise<T>, what: string): Promise<T> {
-    const ms = this.opts.sourceTimeoutMs;
-    if (ms === undefined) return p;
+  private timed<T>(p: Promise<T>, what: string, factor = 1): Promise<T> {
+    if (this.opts.sourceTimeoutMs === undefined) return p;
+    const ms = this.opts.sourceTimeoutMs * factor;
     const sleep = this.opts.sleep ?? defaultSleep;
     return Promise.race([
       p,

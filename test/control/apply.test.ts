@@ -15,10 +15,10 @@ import {
   type World,
 } from "../../src/control/model";
 import { atLeast, EXPIRY, GUARD, ROLES, type Role } from "../../src/control/roles";
-import { buildSnapshot } from "../../src/control/snapshot";
+import { buildPublication } from "../../src/control/snapshot";
 import type { Manifest } from "../../src/release/schema";
 import type { Override } from "../../src/routing/override";
-import type { Pointers } from "../../src/routing/snapshot";
+import { type Pointers, SHARD_COUNT, shardOf } from "../../src/routing/snapshot";
 import { manifest, override } from "../helpers/fixtures";
 
 const UP = "http://upstream.test";
@@ -689,23 +689,27 @@ describe("expiredAt", () => {
   });
 });
 
-describe("buildSnapshot", () => {
-  it("publishes the releases the pointers name and the overrides still in force", () => {
+describe("buildPublication", () => {
+  const digest = (agent: string, version: string) => world("viewer").release(agent, version)?.digest ?? null;
+
+  it("publishes the digests of the releases the pointers name and the overrides still in force", () => {
     const live = override("ovr_live", { agent: "*" }, { mode: "draft-only" }, new Date(NOW + 1).toISOString());
     const gone = override("ovr_gone", { agent: "*" }, { mode: "off" }, new Date(NOW).toISOString());
-    const s = buildSnapshot(stateOf(LIVE, [OVR, live, gone]), world("viewer").release, NOW);
-    expect(s.revision).toBe(10);
-    expect(Object.keys(s.agents.bot!.releases).sort()).toEqual(["v1", "v2", "v3"]);
-    expect(s.agents.bot!.pointers).toEqual(LIVE);
-    expect(s.overrides.map((o) => o.id)).toEqual(["ovr_a", "ovr_live"]);
+    const p = buildPublication(stateOf(LIVE, [OVR, live, gone]), digest, NOW);
+    expect(p.revision).toBe(10);
+    expect(p.shards).toHaveLength(SHARD_COUNT);
+    expect(p.shards.filter((x) => x !== null)).toHaveLength(1);
+    const bot = p.shards[shardOf("bot")]?.agents.bot;
+    expect(Object.keys(bot?.releases ?? {}).sort()).toEqual(["v1", "v2", "v3"]);
+    expect(bot?.releases.v2).toBe(digest("bot", "v2"));
+    expect(bot?.pointers).toEqual(LIVE);
+    // Agent-scoped overrides travel with the agent's shard, `*` ones in the root; the expired one in neither.
+    expect(bot?.overrides.map((o) => o.id)).toEqual(["ovr_a"]);
+    expect(p.overrides.map((o) => o.id)).toEqual(["ovr_live"]);
   });
 
   it("an agent rolled back to off publishes the release it rolled back from", () => {
-    const s = buildSnapshot(
-      stateOf({ active: "off", fallback: "off", canary: null, offFrom: "v2" }),
-      world("viewer").release,
-      NOW,
-    );
-    expect(Object.keys(s.agents.bot!.releases)).toEqual(["v2"]);
+    const p = buildPublication(stateOf({ active: "off", fallback: "off", canary: null, offFrom: "v2" }), digest, NOW);
+    expect(Object.keys(p.shards[shardOf("bot")]?.agents.bot?.releases ?? {})).toEqual(["v2"]);
   });
 });

@@ -2,7 +2,8 @@
 import { digestOf } from "../../src/release/digest";
 import type { Manifest } from "../../src/release/schema";
 import type { Override } from "../../src/routing/override";
-import type { Pointers, Snapshot } from "../../src/routing/snapshot";
+import type { Pointers } from "../../src/routing/snapshot";
+import type { Snapshot } from "../../src/routing/snapshot-legacy";
 
 export function manifest(agent: string, version: string, upstream: string, extra: Partial<Manifest> = {}): Manifest {
   return {

@@ -1,6 +1,6 @@
 /** Writes a snapshot into the real KV binding the way the control plane publishes it, and resets the isolate. */
 import { env } from "cloudflare:test";
-import type { Snapshot } from "../../src/routing/snapshot";
+import type { Snapshot } from "../../src/routing/snapshot-legacy";
 import { resetIsolateForTests } from "../../src/state/isolate";
 import { HEAD_KEY, snapshotKey } from "../../src/state/kv-layout";
 

@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { decide } from "../../src/routing/decide";
 import { BUCKETS, canaryThreshold, stickyBucket } from "../../src/routing/murmur3";
-import { Canary, indexSnapshot, type SnapshotIndex } from "../../src/routing/snapshot";
+import { Canary, type SnapshotIndex } from "../../src/routing/snapshot";
+import { indexSnapshot } from "../../src/routing/snapshot-legacy";
 import { manifest, snapshot } from "../helpers/fixtures";
 
 const UP = "http://upstream.test";

@@ -7,7 +7,8 @@ import type { Manifest } from "../../src/release/schema";
 import { type Decision, decide, decisionHeader, laneOf, reasonsOf } from "../../src/routing/decide";
 import { stickyBucket } from "../../src/routing/murmur3";
 import type { Override } from "../../src/routing/override";
-import { indexSnapshot, type Pointers, type SnapshotIndex } from "../../src/routing/snapshot";
+import type { Pointers, SnapshotIndex } from "../../src/routing/snapshot";
+import { indexSnapshot } from "../../src/routing/snapshot-legacy";
 import { manifest, override, snapshot } from "../helpers/fixtures";
 
 const UP = "http://upstream.test";

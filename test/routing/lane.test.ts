@@ -8,7 +8,8 @@ import { type Manifest, type Mode, modeRank, type OverrideSet, RISKS, type Risk 
 import { byPrecedence, indexOverride, mergeLane } from "../../src/routing/lane";
 import type { Override } from "../../src/routing/override";
 import { type Served, serve } from "../../src/routing/served";
-import { indexSnapshot, servedAt } from "../../src/routing/snapshot";
+import { servedAt } from "../../src/routing/snapshot";
+import { indexSnapshot } from "../../src/routing/snapshot-legacy";
 import { manifest, override, snapshot } from "../helpers/fixtures";
 
 const NOW = Date.parse("2026-06-01T12:00:00.000Z");

@@ -3,7 +3,8 @@
  * per-release memo of what it serves, which must be recomputed when an override in force expires.
  */
 import { describe, expect, it } from "vitest";
-import { indexSnapshot, type Pointers, Snapshot, servedAt } from "../../src/routing/snapshot";
+import { type Pointers, servedAt } from "../../src/routing/snapshot";
+import { indexSnapshot, Snapshot } from "../../src/routing/snapshot-legacy";
 import { manifest, override, snapshot } from "../helpers/fixtures";
 
 const UP = "http://upstream.test";

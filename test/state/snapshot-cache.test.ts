@@ -4,7 +4,7 @@
  * control plane falls back to KV without failing a request, and a warm request never waits on a refresh.
  */
 import { describe, expect, it } from "vitest";
-import type { Snapshot } from "../../src/routing/snapshot";
+import type { Snapshot } from "../../src/routing/snapshot-legacy";
 import { SnapshotCache, type SnapshotSource } from "../../src/state/snapshot-cache";
 import { manifest, snapshot } from "../helpers/fixtures";
 

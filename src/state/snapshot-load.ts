@@ -1,0 +1,125 @@
+/**
+ * Loading one revision from a source into a complete pointer state (docs/storage.md, CONTRACT §3).
+ *
+ * The root is read and validated; then only the shards and manifests the isolate does not hold yet are
+ * fetched, in bounded batches, a few at a time. Shards are validated once per shard key, manifests are only
+ * fetched here (validated on first use, manifest-store.ts). The state is returned only when every shard and
+ * every digest it names is held: anything missing or invalid throws, and the caller keeps its last-known-good
+ * whole. A format-1 snapshot (the layout before manifests were stored by digest) is read and converted.
+ */
+import {
+  type PointerState,
+  type PublishedAgent,
+  Root,
+  releaseKey,
+  Shard,
+  SNAPSHOT_FORMAT,
+  shardOf,
+} from "../routing/snapshot";
+import { fromLegacy, LEGACY_FORMAT, Snapshot as LegacySnapshot } from "../routing/snapshot-legacy";
+import type { ManifestStore } from "./manifest-store";
+
+/** Keys per `blobs` call, and calls in flight at once (KV bulk reads take up to 100 keys). */
+export const BLOB_BATCH = 100;
+export const BLOB_PARALLEL = 4;
+
+export interface BlobSource {
+  readonly name: string;
+  /** Texts of the named immutable values (`shard:…`, `release:…`); a key left out of the answer is missing. */
+  blobs?(keys: readonly string[]): Promise<ReadonlyMap<string, string>>;
+}
+
+/** Fetches `keys` from the source in batches, BLOB_PARALLEL at a time. Throws when any is missing. */
+export async function fetchBlobs(source: BlobSource, keys: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (keys.length === 0) return out;
+  const blobs = source.blobs?.bind(source);
+  if (blobs === undefined) throw new Error(`${source.name} cannot serve stored values`);
+  const batches: string[][] = [];
+  for (let i = 0; i < keys.length; i += BLOB_BATCH) batches.push(keys.slice(i, i + BLOB_BATCH));
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) {
+      const batch = batches[next++] as string[];
+      const got = await blobs(batch);
+      for (const k of batch) {
+        const text = got.get(k);
+        if (text === undefined) throw new Error(`${k} is missing from ${source.name}`);
+        out.set(k, text);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BLOB_PARALLEL, batches.length) }, worker));
+  return out;
+}
+
+export interface Held {
+  manifests: ManifestStore;
+  /** Validated shards by key, kept across revisions (a flip changes one). */
+  shards: Map<string, Shard>;
+}
+
+/** Turns the root text read from `source` into a complete pointer state, fetching what `held` lacks. */
+export async function loadRevision(source: BlobSource, raw: string, held: Held): Promise<PointerState> {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new Error("the snapshot is not JSON");
+  }
+  const format = (json as { format?: unknown } | null)?.format;
+  if (format === LEGACY_FORMAT) {
+    const legacy = LegacySnapshot.safeParse(json);
+    if (!legacy.success) throw new Error(`the format-1 snapshot is invalid: ${legacy.error.issues[0]?.message}`);
+    const { state, manifests } = fromLegacy(legacy.data);
+    for (const [digest, m] of manifests) held.manifests.addValid(digest, m);
+    return state;
+  }
+  if (format !== SNAPSHOT_FORMAT) throw new Error(`the snapshot has format ${String(format)}, not ${SNAPSHOT_FORMAT}`);
+  const root = Root.safeParse(json);
+  if (!root.success) throw new Error(`the snapshot is invalid: ${root.error.issues[0]?.message}`);
+
+  const wanted = [...new Set(root.data.shards.filter((k): k is string => k !== null && !held.shards.has(k)))];
+  for (const [key, text] of await fetchBlobs(source, wanted)) {
+    let shardJson: unknown;
+    try {
+      shardJson = JSON.parse(text);
+    } catch {
+      throw new Error(`${key} is not JSON`);
+    }
+    const shard = Shard.safeParse(shardJson);
+    if (!shard.success) throw new Error(`${key} is invalid: ${shard.error.issues[0]?.message}`);
+    held.shards.set(key, shard.data);
+  }
+
+  const agents = new Map<string, PublishedAgent>();
+  const missing = new Set<string>();
+  root.data.shards.forEach((key, i) => {
+    if (key === null) return;
+    const shard = held.shards.get(key) as Shard;
+    for (const [agent, a] of Object.entries(shard.agents)) {
+      // An agent is published in exactly one shard, the one its id hashes to: anything else is not this layout.
+      if (shardOf(agent) !== i) throw new Error(`${agent} is published in shard ${i}, not its own`);
+      agents.set(agent, a);
+      for (const d of Object.values(a.releases)) if (!held.manifests.has(d)) missing.add(d);
+    }
+  });
+  const keys = [...missing].map(releaseKey);
+  for (const [key, text] of await fetchBlobs(source, keys)) held.manifests.addText(key.slice(8), text);
+
+  const live = new Set(root.data.shards.filter((k): k is string => k !== null));
+  for (const k of held.shards.keys()) if (!live.has(k)) held.shards.delete(k);
+  return {
+    revision: root.data.revision,
+    publishedAt: root.data.publishedAt,
+    agents,
+    globalOverrides: root.data.overrides,
+  };
+}
+
+/** Every digest a state names: what the manifest store must keep. */
+export function namedDigests(state: PointerState): Set<string> {
+  const out = new Set<string>();
+  for (const a of state.agents.values()) for (const d of Object.values(a.releases)) out.add(d);
+  return out;
+}
