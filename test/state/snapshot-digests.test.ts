@@ -89,13 +89,21 @@ describe("format 2 on the isolate", () => {
   it("installs a revision only when every digest it names is held, and keeps the last good whole", async () => {
     const { manifests, digests, state } = await world(["a", "b"]);
     const store = new Store();
-    await store.put(state(1, () => ({ active: "v1" })), manifests, digests);
+    await store.put(
+      state(1, () => ({ active: "v1" })),
+      manifests,
+      digests,
+    );
     const { cache, active } = rig(store);
     expect(await active("a")).toBe("v1");
 
     // Revision 2 promotes v2 of both, but b's v2 manifest never arrived in the store.
     const without = new Map([...manifests].filter(([d]) => d !== digests["b@v2"]));
-    await store.put(state(2, () => ({ active: "v2" })), without, digests);
+    await store.put(
+      state(2, () => ({ active: "v2" })),
+      without,
+      digests,
+    );
     await cache.refresh();
     expect(cache.health()).toMatchObject({ revision: 1, stale: true });
     expect(cache.health().lastError).toContain(`release:${digests["b@v2"]} is missing`);
@@ -103,7 +111,11 @@ describe("format 2 on the isolate", () => {
     expect(await active("b")).toBe("v1");
 
     // It arrives: revision 2 is installed whole.
-    await store.put(state(2, () => ({ active: "v2" })), manifests, digests);
+    await store.put(
+      state(2, () => ({ active: "v2" })),
+      manifests,
+      digests,
+    );
     await cache.refresh();
     expect(cache.health()).toMatchObject({ revision: 2, stale: false });
     expect([await active("a"), await active("b")]).toEqual(["v2", "v2"]);
@@ -113,7 +125,11 @@ describe("format 2 on the isolate", () => {
     const agents = Array.from({ length: 40 }, (_, i) => `agent-${i}`);
     const { manifests, digests, state } = await world(agents);
     const store = new Store();
-    await store.put(state(1, () => ({ active: "v1", canary: { version: "v2", percent: 1 } })), manifests, digests);
+    await store.put(
+      state(1, () => ({ active: "v1", canary: { version: "v2", percent: 1 } })),
+      manifests,
+      digests,
+    );
     const { cache, active } = rig(store);
     expect(await active("agent-7")).toBe("v1");
     expect(store.asked.filter((k) => k.startsWith("release:"))).toHaveLength(80);
@@ -131,7 +147,11 @@ describe("format 2 on the isolate", () => {
   it("a manifest that fails validation on first use makes its agent answer 503, once per digest", async () => {
     const { manifests, digests, state } = await world(["good", "bad"]);
     const store = new Store();
-    await store.put(state(1, () => ({ active: "v1" })), manifests, digests);
+    await store.put(
+      state(1, () => ({ active: "v1" })),
+      manifests,
+      digests,
+    );
     store.values.set(`release:${digests["bad@v1"]}`, JSON.stringify({ agent: "bad", version: "v1" }));
     const { active } = rig(store);
     expect(await active("good")).toBe("v1");
@@ -142,7 +162,11 @@ describe("format 2 on the isolate", () => {
   it("a manifest stored under another release's digest is refused, not served", async () => {
     const { manifests, digests, state } = await world(["x"]);
     const store = new Store();
-    await store.put(state(1, () => ({ active: "v1", fallback: "v2" })), manifests, digests);
+    await store.put(
+      state(1, () => ({ active: "v1", fallback: "v2" })),
+      manifests,
+      digests,
+    );
     store.values.set(`release:${digests["x@v1"]}`, store.values.get(`release:${digests["x@v2"]}`) as string);
     const { active } = rig(store);
     expect(await active("x")).toBe("config_unavailable");
