@@ -11,6 +11,7 @@ import { own } from "../release/own";
 import { readinessGaps } from "../release/readiness";
 import type { Pointers } from "../routing/snapshot";
 import type { Command } from "./commands";
+import { checkOverride, checkRelease } from "./limits";
 import {
   type Applied,
   type ControlState,
@@ -97,6 +98,13 @@ export function apply(state: ControlState, command: Command, world: World): Outc
         });
       }
       const isNew = own(state.agents, command.agent) === undefined;
+      const overLimit = checkRelease(command.manifest, {
+        agents: Object.keys(state.agents).length,
+        newAgent: isNew,
+        releasesOfAgent: isNew ? 0 : world.releaseCount(command.agent),
+        storedBytes: world.storedBytes(),
+      });
+      if (overLimit) return overLimit;
       return {
         ok: true,
         changed: true,
@@ -224,6 +232,8 @@ export function apply(state: ControlState, command: Command, world: World): Outc
           ? {}
           : { expiresAt: new Date(world.now + command.ttlSeconds * 1000).toISOString() }),
       };
+      const overLimit = checkOverride(override, state.overrides.length - expiredAt(state, world.now).length);
+      if (overLimit) return overLimit;
       return {
         ok: true,
         changed: true,

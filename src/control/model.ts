@@ -25,6 +25,10 @@ export interface World {
   now: number;
   actor: Actor;
   release(agent: string, version: string): StoredRelease | null;
+  /** How many releases the agent has stored (the releases_per_agent bound). */
+  releaseCount(agent: string): number;
+  /** Bytes of manifests stored in all (the stored_bytes bound). */
+  storedBytes(): number;
 }
 
 export type Effect =

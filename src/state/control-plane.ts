@@ -125,7 +125,13 @@ export class ControlPlane extends DurableObject<Bindings> {
       };
     }
     const now = Date.now();
-    const out = apply(this.state, command, { now, actor, release: (a, v) => this.store.release(a, v) });
+    const out = apply(this.state, command, {
+      now,
+      actor,
+      release: (a, v) => this.store.release(a, v),
+      releaseCount: (a) => this.store.releaseCount(a),
+      storedBytes: () => this.store.storedBytes(),
+    });
     if (!out.ok) return out;
     if (out.changed && out.audit !== null) {
       const at = new Date(now).toISOString();

@@ -114,6 +114,17 @@ export class ControlStore {
     return row ? String(row.digest) : null;
   }
 
+  /** Bytes of manifests stored (meta `stored_bytes`; counted once from the table where the key predates it). */
+  storedBytes(): number {
+    const row = [...this.sql.exec<Row>("SELECT value FROM meta WHERE key = 'stored_bytes'")][0];
+    if (row) return Number(row.value);
+    const sum = this.sql
+      .exec<Row>("SELECT COALESCE(SUM(LENGTH(CAST(manifest AS BLOB))), 0) AS n FROM releases")
+      .one().n;
+    this.setMeta("stored_bytes", Number(sum));
+    return Number(sum);
+  }
+
   /** How many releases an agent has stored. */
   releaseCount(agent: string): number {
     return Number(this.sql.exec<Row>("SELECT COUNT(*) AS n FROM releases WHERE agent = ?", agent).one().n);
@@ -137,17 +148,20 @@ export class ControlStore {
   commit(effects: readonly Effect[], audit: Omit<AuditEntry, "seq">, actorName: string, at: string): number {
     for (const e of effects) {
       switch (e.kind) {
-        case "release.insert":
+        case "release.insert": {
+          const body = JSON.stringify(e.manifest);
+          this.setMeta("stored_bytes", this.storedBytes() + new TextEncoder().encode(body).length);
           this.sql.exec(
             "INSERT INTO releases (agent, version, manifest, digest, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
             e.agent,
             e.version,
-            JSON.stringify(e.manifest),
+            body,
             e.digest,
             at,
             actorName,
           );
           break;
+        }
         case "release.activated":
           this.sql.exec("UPDATE releases SET ever_active = 1 WHERE agent = ? AND version = ?", e.agent, e.version);
           break;

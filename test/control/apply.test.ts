@@ -63,6 +63,8 @@ function world(role: Role, releases: StoredRelease[] = RELEASES, now = NOW): Wor
     actor: { name: `${role}@test`, role },
     release: (agent, version) =>
       releases.find((r) => r.manifest.agent === agent && r.manifest.version === version) ?? null,
+    releaseCount: (agent) => releases.filter((r) => r.manifest.agent === agent).length,
+    storedBytes: () => 0,
   };
 }
 
