@@ -2,8 +2,7 @@
  * The data-plane front half shared by agent and model traffic: read the isolate's state, pull the request
  * facts out of the headers, and make the routing decision — or the JSON error that replaces it.
  */
-import type { Context } from "hono";
-import type { AppEnv } from "../env";
+import type { Bindings } from "../env";
 import { HttpError } from "../errors";
 import { type Decision, decide } from "../routing/decide";
 import { snapshotCache } from "../state/isolate";
@@ -15,7 +14,17 @@ export interface Decided {
   stale: boolean;
 }
 
-export async function decideRequest(c: Context<AppEnv>, agent: string): Promise<Decided> {
+/** The answer for an agent name that is malformed or not in the state (the same 404 either way). */
+export const unknownAgent = (): HttpError => new HttpError(404, "unknown_agent", "no such agent");
+
+/** What deciding needs of a request's context (any door's Hono context has it). */
+export interface RequestScope {
+  env: Bindings;
+  executionCtx: { waitUntil(p: Promise<unknown>): void };
+  req: { header(name: string): string | undefined };
+}
+
+export async function decideRequest(c: RequestScope, agent: string): Promise<Decided> {
   const cache = snapshotCache(c.env);
   const state = await cache.get((p) => c.executionCtx.waitUntil(p));
   if (state === null) {

@@ -5,23 +5,19 @@
  */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv, Bindings } from "../env";
-import { HttpError, toResponse } from "../errors";
-import { answeredFailure, forward, thrownFailure, upstreamUrl } from "../proxy/forward";
-import { stampDecision, upstreamHeaders } from "../proxy/headers";
+import type { Bindings } from "../env";
+import { HttpError } from "../errors";
+import { forward, upstreamUrl } from "../proxy/forward";
+import { upstreamHeaders } from "../proxy/headers";
 import { MODEL_APIS, type ModelApi, type Provider } from "../proxy/models/apis";
 import { applyCredentials } from "../proxy/models/credentials";
 import { enforceResponse } from "../proxy/models/enforce";
 import { type Obj, parseObj } from "../proxy/models/json";
 import { ToolGate } from "../proxy/models/policy";
 import { modelLaneOf } from "../proxy/models/request-common";
-import { AGENT_ID } from "../release/schema";
-import type { Decision } from "../routing/decide";
-import { recordLateFailure, recordOutcome } from "../state/counter";
-import { decideRequest, userFallbackResponse } from "./decide-request";
-import { logCut, logRequest } from "./request-log";
+import { type DataPlaneEnv, type Door, dataPlane } from "./pipeline";
 
-export const models = new Hono<AppEnv>();
+export const models = new Hono<DataPlaneEnv>();
 
 /**
  * How long to wait for the provider's response headers. A non-streamed completion sends them only once the
@@ -48,93 +44,61 @@ models.use(
   }),
 );
 
-for (const api of MODEL_APIS) models.post(`/models/:agent/v1/${api.path}`, (c) => serveModel(c, api));
+const door = { route: "model", agentOf: (c) => c.req.param("agent") ?? "" } satisfies Door<DataPlaneEnv>;
 
-async function serveModel(c: Context<AppEnv>, api: ModelApi): Promise<Response> {
-  const started = Date.now();
-  const agent = c.req.param("agent") ?? "";
-  let decision: Decision | null = null;
-  let stale = false;
-  let upstreamStatus: number | null = null;
-  let failureClass: string | null = null;
-  let blocked = false;
-  let response: Response;
-  try {
-    if (!AGENT_ID.test(agent)) throw new HttpError(404, "unknown_agent", "no such agent");
-    ({ decision, stale } = await decideRequest(c, agent));
-    if (decision.kind === "off" || decision.kind === "failsafe") {
-      response = userFallbackResponse(decision);
-    } else {
-      const d = decision;
-      const model = d.release.manifest.model;
-      if (model.provider !== api.provider) {
-        throw new HttpError(400, "wrong_provider", `release ${d.release.version} serves ${model.provider} models`, {
-          release: d.release.version,
-          provider: model.provider,
-        });
-      }
-      const body = await readJsonObject(c.req.raw);
-      const lane = modelLaneOf(d);
-      api.rewrite(body, lane);
-      const headers = upstreamHeaders(c.req.raw.headers, d);
-      headers.delete("content-length");
-      headers.set("content-type", "application/json");
-      applyCredentials(headers, api.provider, secretOf(c.env, api.provider));
-      const upstream = await forward(
-        upstreamUrl(model.baseUrl, `/${api.path}`, new URL(c.req.url).search),
-        { method: "POST", headers, body: JSON.stringify(body) },
-        MODEL_TIMEOUT_MS,
-      );
-      upstreamStatus = upstream.status;
-      failureClass = answeredFailure(upstream);
-      // Each withheld call is a log line; the request counts `tool_blocked` for the guard (§2.3), once however
-      // many calls it withheld (docs/guard.md: a class at most once per request, so rates stay per request).
-      const gate = new ToolGate(lane.policy, (tool) =>
-        console.log(
-          JSON.stringify({
-            msg: "tool_blocked",
-            route: "model",
-            api: api.path,
-            agent,
-            release: d.release.version,
-            tool,
-          }),
-        ),
-      );
-      // A stream's calls are known only at its end: counted then, as a late failure of this request.
-      const ctx = c.executionCtx;
-      const streamEnded = () => {
-        if (gate.blocked.length > 0) recordLateFailure(c.env, ctx, d, "tool_blocked");
-      };
-      // A stream the provider cuts short after its headers is counted when it happens, like on the agent route.
-      const streamCut = (error: unknown) => {
-        logCut("model", agent, d.release.version, error);
-        recordLateFailure(c.env, ctx, d, "upstream_error");
-      };
-      response = await enforceResponse(upstream, api, gate, {
-        waitUntil: (p) => ctx.waitUntil(p),
-        onEnd: streamEnded,
-        onCut: streamCut,
-      });
-      if (gate.blocked.length > 0) blocked = true;
-    }
-  } catch (err) {
-    response = toResponse(err);
-    failureClass = thrownFailure(err);
+for (const api of MODEL_APIS)
+  models.post(
+    `/models/:agent/v1/${api.path}`,
+    dataPlane(door, (c) => serveModel(c, api)),
+  );
+
+async function serveModel(c: Context<DataPlaneEnv>, api: ModelApi): Promise<Response> {
+  const d = c.get("decision");
+  const exchange = c.get("exchange");
+  const model = d.release.manifest.model;
+  if (model.provider !== api.provider) {
+    throw new HttpError(400, "wrong_provider", `release ${d.release.version} serves ${model.provider} models`, {
+      release: d.release.version,
+      provider: model.provider,
+    });
   }
-  if (decision !== null) stampDecision(response.headers, decision, stale);
-  logRequest({
-    route: "model",
-    method: "POST",
-    agent,
-    status: response.status,
-    upstreamStatus,
-    failureClass: failureClass ?? (blocked ? "tool_blocked" : null),
-    durationMs: Date.now() - started,
-    decision,
-    stale,
+  const body = await readJsonObject(c.req.raw);
+  const lane = modelLaneOf(d);
+  api.rewrite(body, lane);
+  const headers = upstreamHeaders(c.req.raw.headers, d);
+  headers.delete("content-length");
+  headers.set("content-type", "application/json");
+  applyCredentials(headers, api.provider, secretOf(c.env, api.provider));
+  const upstream = await forward(
+    upstreamUrl(model.baseUrl, `/${api.path}`, new URL(c.req.url).search),
+    { method: "POST", headers, body: JSON.stringify(body) },
+    MODEL_TIMEOUT_MS,
+  );
+  exchange.answered(upstream);
+  // Each withheld call is a log line; the request counts `tool_blocked` for the guard (§2.3), once however
+  // many calls it withheld (docs/guard.md: a class at most once per request, so rates stay per request).
+  const gate = new ToolGate(lane.policy, (tool) =>
+    console.log(
+      JSON.stringify({
+        msg: "tool_blocked",
+        route: "model",
+        api: api.path,
+        agent: d.agent,
+        release: d.release.version,
+        tool,
+      }),
+    ),
+  );
+  const response = await enforceResponse(upstream, api, gate, {
+    waitUntil: (p) => exchange.ctx.waitUntil(p),
+    // A stream's calls are known only at its end: counted then, as a late failure of this request.
+    onEnd: () => {
+      if (gate.blocked.length > 0) exchange.late("tool_blocked");
+    },
+    // A stream the provider cuts short after its headers is counted when it happens, like on the agent route.
+    onCut: (error) => exchange.cut(error),
   });
-  recordOutcome(c.env, c.executionCtx, decision, [failureClass, blocked ? "tool_blocked" : null]);
+  if (gate.blocked.length > 0) exchange.blocked = true;
   return response;
 }
 

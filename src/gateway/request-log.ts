@@ -4,8 +4,11 @@
  */
 import { type Decision, decisionHeader, laneOf } from "../routing/decide";
 
+/** The data-plane doors, as named in logs. */
+export type Route = "agent" | "model" | "mcp";
+
 export interface RequestLog {
-  route: "agent" | "model";
+  route: Route;
   method: string;
   agent: string;
   status: number;
@@ -41,7 +44,7 @@ export function logRequest(entry: RequestLog): void {
 }
 
 /** The line for a body the upstream cut short after its status was sent (counted as a late `upstream_error`). */
-export function logCut(route: RequestLog["route"], agent: string, release: string, error: unknown): void {
+export function logCut(route: Route, agent: string, release: string, error: unknown): void {
   console.error(
     JSON.stringify({
       msg: "upstream body cut",
