@@ -1,6 +1,6 @@
 /** The Worker's bindings and request-scoped variables. */
 import type { ControlPlane } from "./state/control-plane";
-import type { Guard } from "./state/guard";
+import type { Guard } from "./state/guard-object";
 
 export interface Bindings {
   /** Workers KV: the published snapshot, read by every isolate (docs/storage.md). */

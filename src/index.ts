@@ -20,4 +20,4 @@ app.onError((err) => toResponse(err));
 
 export default app;
 export { ControlPlane } from "./state/control-plane";
-export { Guard } from "./state/guard";
+export { Guard } from "./state/guard-object";

@@ -7,7 +7,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { HttpError } from "../errors";
 import { AgentId } from "../release/schema";
-import { guardOf } from "../state/guard";
+import { guardOf } from "../state/guard-object";
 import type { AdminEnv } from "./auth";
 import { control } from "./respond";
 

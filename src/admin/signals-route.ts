@@ -11,7 +11,7 @@ import { z } from "zod";
 import { Reason } from "../control/commands";
 import { HttpError } from "../errors";
 import { AgentId, FailureClass, Version } from "../release/schema";
-import { guardOf } from "../state/guard";
+import { guardOf } from "../state/guard-object";
 import type { AdminEnv } from "./auth";
 import { control } from "./respond";
 

@@ -24,7 +24,7 @@ export interface AuditRecord {
   revision: number;
 }
 
-/** The guard's record of its last action on one trigger (control/guard.ts Marker, with what the timeline needs). */
+/** The guard's record of its last action on one trigger (rollout/triggers.ts Marker, with what the timeline needs). */
 export interface GuardRecord {
   release: string;
   trigger: number;

@@ -7,11 +7,12 @@
  * counts leave within about a second even when traffic stops. A batch whose call failed is kept and sent again
  * with the same id, which the guard counts once, whether or not the first call had landed.
  */
-import { type Batch, type Counts, emptyCounts, entry } from "../control/guard-window";
+
 import type { Bindings } from "../env";
 import { FailureClass } from "../release/schema";
+import { type Batch, type Counts, emptyCounts, entry } from "../rollout/window";
 import type { Decision } from "../routing/decide";
-import { guardOf } from "./guard";
+import { guardOf } from "./guard-object";
 
 export interface CounterOptions {
   send: (agent: string, batches: Batch[]) => Promise<unknown>;

@@ -3,10 +3,10 @@
  * trigger's window, requests, failures and rates by class, and its state; then the guard's recent actions and
  * the operators' recent signals. Times are ISO-8601.
  */
-import type { GuardView, Marker, TriggerStatus } from "../control/guard";
-import { type Buckets, ratesOf } from "../control/guard-window";
 import type { SecondCounts } from "../control/rate-series";
 import type { Trigger } from "../release/schema";
+import type { GuardView, Marker, TriggerStatus } from "../rollout/triggers";
+import { type Buckets, ratesOf } from "../rollout/window";
 import type { SignalRecord } from "./guard-store";
 
 const iso = (ms: number): string => new Date(ms).toISOString();

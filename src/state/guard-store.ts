@@ -3,16 +3,8 @@
  * a batch is de-duplicated and counted in one transaction, so a retried flush is counted exactly once.
  */
 
-import type { Marker } from "../control/guard";
-import {
-  addCounts,
-  type Batch,
-  type Buckets,
-  type Counts,
-  emptyCounts,
-  entry,
-  secondOf,
-} from "../control/guard-window";
+import type { Marker } from "../rollout/triggers";
+import { addCounts, type Batch, type Buckets, type Counts, emptyCounts, entry, secondOf } from "../rollout/window";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS counts (

@@ -3,11 +3,12 @@
  * overrides in force. Read through the control plane's RPC; re-read only when its revision moves (one cheap
  * `head()` per evaluation), and a release's triggers are fetched once ever, since a release is immutable.
  */
-import type { GuardCommand, GuardView, LiveRelease } from "../control/guard";
+
 import type { Refusal, StoredRelease } from "../control/model";
 import type { Actor } from "../control/roles";
 import { own } from "../release/own";
 import type { Trigger } from "../release/schema";
+import type { GuardCommand, GuardView, LiveRelease } from "../rollout/triggers";
 import type { Override } from "../routing/override";
 import type { Pointers } from "../routing/snapshot";
 import type { Mutated } from "./control-plane";

@@ -4,7 +4,7 @@
  * counted once; and many isolates flushing at once lose nothing and count nothing twice.
  */
 import { describe, expect, inject, it } from "vitest";
-import type { Batch } from "../../src/control/guard-window";
+import type { Batch } from "../../src/rollout/window";
 import { Counter, failureClasses } from "../../src/state/counter";
 import type { GuardHealth } from "../../src/state/guard-health";
 import { call, ok } from "../helpers/admin";

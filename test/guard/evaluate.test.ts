@@ -1,10 +1,11 @@
 /**
- * Trigger evaluation (src/control/guard.ts, CONTRACT §4.4): breach, thin traffic, which command each action
+ * Trigger evaluation (src/rollout/triggers.ts, CONTRACT §4.4): breach, thin traffic, which command each action
  * becomes for the canary and the active release, and "once, not again while its effect stands". Plain calls
  * with an explicit `now`; no platform code.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { Trigger } from "../../src/release/schema";
 import {
   evaluate,
   type GuardOverride,
@@ -13,9 +14,8 @@ import {
   type Marker,
   REFUSAL_RETRY_MS,
   tagOf,
-} from "../../src/control/guard";
-import { addToBuckets, type Buckets } from "../../src/control/guard-window";
-import type { Trigger } from "../../src/release/schema";
+} from "../../src/rollout/triggers";
+import { addToBuckets, type Buckets } from "../../src/rollout/window";
 
 const T = 1_800_000_000_000;
 const blocked: Trigger = {

@@ -1,5 +1,5 @@
 /**
- * Sliding-window arithmetic over per-second buckets (src/control/guard-window.ts): which seconds a window
+ * Sliding-window arithmetic over per-second buckets (src/rollout/window.ts): which seconds a window
  * holds, how `since` cuts it, and that counting is additive however the counts were batched. Plain calls.
  */
 import fc from "fast-check";
@@ -13,7 +13,7 @@ import {
   secondOf,
   spanOf,
   sumSpan,
-} from "../../src/control/guard-window";
+} from "../../src/rollout/window";
 
 const T = 1_800_000_000_000; // a whole second
 

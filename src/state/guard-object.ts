@@ -10,10 +10,10 @@
  * revision and sent with If-Match, so it never lands on a state it was not decided on.
  */
 import { DurableObject } from "cloudflare:workers";
-import { evaluate, type GuardView, longestWindow, type Marker, type Planned } from "../control/guard";
-import { addToBuckets, type Batch, type Buckets, entry, pruneBuckets, secondOf } from "../control/guard-window";
 import { GUARD } from "../control/roles";
 import type { Bindings } from "../env";
+import { evaluate, type GuardView, longestWindow, type Marker, type Planned } from "../rollout/triggers";
+import { addToBuckets, type Batch, type Buckets, entry, pruneBuckets, secondOf } from "../rollout/window";
 import { type GuardHealth, type GuardHistory, healthOf, historyOf } from "./guard-health";
 import { GuardStore, markerKey } from "./guard-store";
 import { type ControlRpc, type ReleaseMemo, readView } from "./guard-view";

@@ -16,9 +16,10 @@
  *   for a canary's failures would punish the wrong release).
  * - `{ set }` lays an override scoped to the release; it stands while that override is in force.
  */
+
+import { GUARD } from "../control/roles";
 import type { OverrideSet, Trigger } from "../release/schema";
-import { type Buckets, type Counts, rateOf, type Span, spanOf, sumSpan } from "./guard-window";
-import { GUARD } from "./roles";
+import { type Buckets, type Counts, rateOf, type Span, spanOf, sumSpan } from "./window";
 
 export type LiveRole = "active" | "canary";
 
