@@ -15,6 +15,8 @@ const ADMIN_TOKENS = JSON.stringify(
 export default defineConfig({
   plugins: [
     cloudflareTest({
+      // The production Worker with its Durable Objects constructed on the tests' clock (test/worker.ts).
+      main: "./test/worker.ts",
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         bindings: { REFRESH_INTERVAL_MS: "0", ADMIN_TOKENS },

@@ -8,6 +8,7 @@ import { decide } from "../routing/decide";
 import { describeOutcome } from "../routing/explain";
 import { indexSnapshot } from "../routing/snapshot-legacy";
 import type { AdminEnv } from "./auth";
+import { planViews } from "./plan-views";
 import { control, etag } from "./respond";
 
 const ok = (description: string) => ({ 200: { description } });
@@ -19,13 +20,21 @@ export function registerReads(app: OpenAPIHono<AdminEnv>): void {
     createRoute({
       method: "get",
       path: "/admin/v1/state",
-      summary: "Pointers of every agent and the overrides in force",
+      summary:
+        "Pointers of every agent, the overrides in force, and each canary's release plan (step, since, next move due, what it waits for)",
       responses: ok("the state, with ETag"),
     }),
     async (c) => {
       const s = await control(c.env).current();
+      const plans = await planViews(c.env, s.plans);
       return c.json(
-        { revision: s.revision, publishedRevision: s.publishedRevision, agents: s.agents, overrides: s.overrides },
+        {
+          revision: s.revision,
+          publishedRevision: s.publishedRevision,
+          agents: s.agents,
+          overrides: s.overrides,
+          plans,
+        },
         200,
         { etag: etag(s.revision) },
       );
@@ -132,13 +141,16 @@ export function registerReads(app: OpenAPIHono<AdminEnv>): void {
     }),
     async (c) => {
       const q = c.req.valid("query");
-      const snapshot = await control(c.env).agentSnapshot(q.agent);
+      const stub = control(c.env);
+      const [snapshot, current] = await Promise.all([stub.agentSnapshot(q.agent), stub.current()]);
       const outcome = decide(
         indexSnapshot(snapshot),
         { agent: q.agent, key: q.key || null, pin: q.release ?? null },
         Date.now(),
       );
-      return c.json({ revision: snapshot.revision, ...describeOutcome(outcome) }, 200);
+      const held = Object.hasOwn(current.plans, q.agent) ? { [q.agent]: current.plans[q.agent]! } : {};
+      const plan = (await planViews(c.env, held))[q.agent] ?? null;
+      return c.json({ revision: snapshot.revision, ...describeOutcome(outcome), plan }, 200);
     },
   );
 }

@@ -11,7 +11,7 @@ import { CURSOR, type Cursor, parseCursor, type TimelinePage, timeline } from ".
 import type { Bindings } from "../env";
 import { HttpError } from "../errors";
 import { AgentId } from "../release/schema";
-import { guardOf } from "../state/guard";
+import { guardOf } from "../state/guard-object";
 import type { AdminEnv } from "./auth";
 import { control } from "./respond";
 

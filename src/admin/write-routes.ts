@@ -4,7 +4,7 @@
  */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { CanaryBody, OverrideBody, PromoteBody, RollbackBody } from "../control/commands";
+import { CanaryBody, OverrideBody, PromoteBody, ReasonBody, RollbackBody } from "../control/commands";
 import { HttpError } from "../errors";
 import { AgentId, Manifest, Version } from "../release/schema";
 import { OverrideId } from "../routing/override";
@@ -69,9 +69,14 @@ export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
     createRoute({
       method: "post",
       path: "/admin/v1/agents/{agent}/canary",
-      summary: "Start, raise (releaser) or lower (operator) a sticky canary",
+      summary:
+        "Start, raise (releaser) or lower (operator) a sticky canary; a release with a plan starts at its first step (percent may be left out), and a change by hand pauses a running plan",
       request: { params: AgentParam, body: json(CanaryBody) },
-      responses: { ...responses, 422: { description: "not_ready" } },
+      responses: {
+        ...responses,
+        409: { description: "plan_start: the percent is not the plan's first step; already_active" },
+        422: { description: "not_ready" },
+      },
     }),
     async (c) => {
       const { agent } = c.req.valid("param");
@@ -94,6 +99,30 @@ export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
       return mutationResponse(c, await mutate(c.env, { kind: "canary.abort", agent, reason }, c.var.actor, ifMatch(c)));
     },
   );
+
+  for (const [kind, summary] of [
+    ["pause", "Hold the canary's release plan at its step; the percent stays (operator)"],
+    [
+      "resume",
+      "Ramp the canary's release plan on from the step its percent has reached; the hold starts again (releaser)",
+    ],
+  ] as const) {
+    app.openapi(
+      createRoute({
+        method: "post",
+        path: `/admin/v1/agents/{agent}/canary/${kind}`,
+        summary,
+        request: { params: AgentParam, body: json(ReasonBody) },
+        responses: { ...responses, 409: { description: "no_plan: the agent's canary has no release plan" } },
+      }),
+      async (c) => {
+        const { agent } = c.req.valid("param");
+        const { reason } = c.req.valid("json");
+        const out = await mutate(c.env, { kind: `canary.${kind}`, agent, reason }, c.var.actor, ifMatch(c));
+        return mutationResponse(c, out);
+      },
+    );
+  }
 
   app.openapi(
     createRoute({

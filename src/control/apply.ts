@@ -8,77 +8,14 @@
  * readiness gate like any promote).
  */
 import { own } from "../release/own";
-import { readinessGaps } from "../release/readiness";
+import { startPlan } from "../rollout/plan";
 import type { Pointers } from "../routing/snapshot";
+import { applyPlanCommand } from "./apply-plan";
 import type { Command } from "./commands";
 import { checkOverride, checkRelease } from "./limits";
-import {
-  type Applied,
-  type ControlState,
-  type Effect,
-  NO_POINTERS,
-  type Outcome,
-  type Refusal,
-  type World,
-} from "./model";
+import { type ControlState, NO_POINTERS, type Outcome, type Refusal, type World } from "./model";
+import { forbidden, gate, refuse, unchanged, withPlan, withPointers } from "./outcome";
 import { atLeast, type Role } from "./roles";
-
-const refuse = (status: Refusal["status"], code: string, message: string, details?: unknown): Refusal => ({
-  ok: false,
-  status,
-  code,
-  message,
-  ...(details === undefined ? {} : { details }),
-});
-
-const forbidden = (need: Role, what: string): Refusal =>
-  refuse(403, "forbidden", `${what} needs the role ${need} or higher`, { requiredRole: need });
-
-function unchanged(state: ControlState, result: Record<string, unknown> = {}): Applied {
-  return { ok: true, changed: false, state, audit: null, effects: [], result: { ...result, unchanged: true } };
-}
-
-const samePointers = (a: Pointers, b: Pointers): boolean =>
-  a.active === b.active &&
-  a.fallback === b.fallback &&
-  a.offFrom === b.offFrom &&
-  a.canary?.version === b.canary?.version &&
-  a.canary?.percent === b.canary?.percent;
-
-function withPointers(
-  state: ControlState,
-  agent: string,
-  action: string,
-  reason: string,
-  next: Pointers,
-  extra: Effect[] = [],
-): Applied {
-  const before = own(state.agents, agent) ?? NO_POINTERS;
-  // A move that leaves every pointer as it was (promoting the active release, rolling back to "off" again,
-  // setting the canary's own percent) is no change: no revision, no audit entry, nothing to publish.
-  if (samePointers(before, next)) return unchanged(state);
-  return {
-    ok: true,
-    changed: true,
-    state: { ...state, revision: state.revision + 1, agents: { ...state.agents, [agent]: next } },
-    audit: { action, agent, reason, before, after: next },
-    effects: [{ kind: "pointers", agent, pointers: next }, ...extra],
-    result: {},
-  };
-}
-
-/** The release must exist and answer the five readiness questions (§4.3) before going live. */
-function gate(world: World, agent: string, version: string): Refusal | null {
-  const r = world.release(agent, version);
-  if (r === null) return refuse(404, "unknown_release", `no release ${agent}@${version}`);
-  const missing = readinessGaps({
-    manifest: r.manifest,
-    digest: r.digest,
-    releaseExists: (v) => world.release(agent, v) !== null,
-  });
-  if (missing.length > 0) return refuse(422, "not_ready", `${agent}@${version} is not ready to go live`, { missing });
-  return null;
-}
 
 export function apply(state: ControlState, command: Command, world: World): Outcome {
   const role = world.actor.role;
@@ -158,14 +95,57 @@ export function apply(state: ControlState, command: Command, world: World): Outc
       if (p.active === command.version) {
         return refuse(409, "already_active", `${command.version} is already the active release`);
       }
-      const lowering = p.canary?.version === command.version && command.percent <= p.canary.percent;
+      // A canary started for a release with a plan begins at the plan's first step (§4.4).
+      const plan = world.release(command.agent, command.version)?.manifest.rollout?.plan;
+      const starting = p.canary?.version !== command.version;
+      const first = plan?.steps[0]?.percent;
+      if (starting && first !== undefined && command.percent !== undefined && command.percent !== first) {
+        return refuse(
+          409,
+          "plan_start",
+          `${command.version} has a plan that starts at ${first} %: send that percent, or none`,
+          {
+            percent: first,
+          },
+        );
+      }
+      const percent = command.percent ?? (starting ? first : undefined);
+      if (percent === undefined) {
+        return refuse(
+          400,
+          "invalid_request",
+          "percent is required (only a canary started for a release with a plan may leave it out)",
+          {
+            problems: [{ path: "percent", message: "required" }],
+          },
+        );
+      }
+      const lowering = p.canary?.version === command.version && percent <= p.canary.percent;
       const denied = lowering
         ? need("operator", "lowering a canary")
         : need("releaser", "starting or raising a canary");
       if (denied) return denied;
-      const next: Pointers = { ...p, canary: { version: command.version, percent: command.percent } };
-      return withPointers(state, command.agent, command.kind, command.reason, next);
+      const next: Pointers = { ...p, canary: { version: command.version, percent } };
+      const held = own(state.plans, command.agent) ?? null;
+      // Moving a running plan's canary by hand pauses the plan: a person has taken the wheel.
+      const afterPlan = starting
+        ? plan === undefined
+          ? null
+          : startPlan(command.version, world.now)
+        : held?.status === "running" && percent !== p.canary?.percent
+          ? {
+              ...held,
+              status: "paused" as const,
+              note: `${world.actor.name} set the percent by hand to ${percent} %: ${command.reason}`,
+            }
+          : held;
+      return withPointers(state, command.agent, command.kind, command.reason, next, [], afterPlan);
     }
+
+    case "canary.pause":
+    case "canary.resume":
+    case "plan.advance":
+      return applyPlanCommand(state, command, world);
 
     case "canary.abort": {
       const refused = need("operator", "aborting a canary") ?? known(command.agent);
@@ -234,10 +214,16 @@ export function apply(state: ControlState, command: Command, world: World): Outc
       };
       const overLimit = checkOverride(override, state.overrides.length - expiredAt(state, world.now).length);
       if (overLimit) return overLimit;
+      // A canary trigger's breach stops that canary's plan in the same change (§4.4).
+      const plan = scope.agent === "*" ? undefined : own(state.plans, scope.agent);
+      const stop = command.stopsPlan === true && plan?.status === "running" && plan.version === scope.release;
+      const [next, planEffect] = stop
+        ? withPlan(state, scope.agent, { ...plan, status: "stopped", note: `breach: ${command.reason}` })
+        : [state, null];
       return {
         ok: true,
         changed: true,
-        state: { ...state, revision: state.revision + 1, overrides: [...state.overrides, override] },
+        state: { ...next, revision: state.revision + 1, overrides: [...state.overrides, override] },
         audit: {
           action: command.kind,
           agent: scope.agent === "*" ? null : scope.agent,
@@ -245,8 +231,11 @@ export function apply(state: ControlState, command: Command, world: World): Outc
           before: null,
           after: override,
         },
-        effects: [{ kind: "override.insert", override }],
-        result: { id: override.id, expiresAt: override.expiresAt ?? null },
+        effects:
+          planEffect === null
+            ? [{ kind: "override.insert", override }]
+            : [{ kind: "override.insert", override }, planEffect],
+        result: { id: override.id, expiresAt: override.expiresAt ?? null, ...(stop ? { planStopped: true } : {}) },
       };
     }
 

@@ -9,9 +9,10 @@ import { OverrideId, Scope } from "../routing/override";
 export const Reason = z.string().trim().min(1, "a non-empty reason is required").max(2000);
 
 export const PromoteBody = z.strictObject({ version: Version, reason: Reason });
+/** `percent` may be left out when the release has a plan: the canary then starts at the plan's first step. */
 export const CanaryBody = z.strictObject({
   version: Version,
-  percent: z.number().min(0).max(100).multipleOf(0.01, "percent moves in steps of 0.01"),
+  percent: z.number().min(0).max(100).multipleOf(0.01, "percent moves in steps of 0.01").optional(),
   reason: Reason,
 });
 export const ReasonBody = z.strictObject({ reason: Reason });
@@ -30,8 +31,12 @@ export const OverrideBody = z.strictObject({
 export type Command =
   | { kind: "release.put"; agent: string; version: string; manifest: Manifest; digest: string }
   | { kind: "promote"; agent: string; version: string; reason: string }
-  | { kind: "canary.set"; agent: string; version: string; percent: number; reason: string }
+  | { kind: "canary.set"; agent: string; version: string; percent?: number | undefined; reason: string }
   | { kind: "canary.abort"; agent: string; reason: string }
+  | { kind: "canary.pause"; agent: string; reason: string }
+  | { kind: "canary.resume"; agent: string; reason: string }
+  /** The plan's own move (the guard's): from step `from` (0-based) of the canary `version`'s plan to the next. */
+  | { kind: "plan.advance"; agent: string; version: string; from: number; reason: string }
   | { kind: "rollback"; agent: string; to?: string; reason: string }
   | {
       kind: "override.add";
@@ -40,6 +45,8 @@ export type Command =
       set: z.infer<typeof OverrideSet>;
       reason: string;
       ttlSeconds?: number;
+      /** Set by the guard when a canary's trigger lays the override: the breach also stops the plan (§4.4). */
+      stopsPlan?: boolean;
     }
   | { kind: "override.remove"; id: string; reason: string }
   | { kind: "override.expire"; ids: string[] };
@@ -49,6 +56,9 @@ export const CommandKinds = [
   "promote",
   "canary.set",
   "canary.abort",
+  "canary.pause",
+  "canary.resume",
+  "plan.advance",
   "rollback",
   "override.add",
   "override.remove",

@@ -1,5 +1,6 @@
 /** The control plane's view of the world, as the pure `apply` sees it. */
 import type { Manifest } from "../release/schema";
+import type { PlanState } from "../rollout/plan";
 import type { Override } from "../routing/override";
 import type { Pointers } from "../routing/snapshot";
 import type { Actor } from "./roles";
@@ -9,6 +10,8 @@ export interface ControlState {
   /** Every agent that has at least one stored release, with its pointers. */
   agents: Readonly<Record<string, Pointers>>;
   overrides: readonly Override[];
+  /** Per agent, the release plan of its canary, while one runs, is paused or stopped (docs/plans.md). */
+  plans: Readonly<Record<string, PlanState>>;
 }
 
 export interface StoredRelease {
@@ -36,7 +39,8 @@ export type Effect =
   | { kind: "release.activated"; agent: string; version: string }
   | { kind: "pointers"; agent: string; pointers: Pointers }
   | { kind: "override.insert"; override: Override }
-  | { kind: "override.delete"; id: string };
+  | { kind: "override.delete"; id: string }
+  | { kind: "plan"; agent: string; plan: PlanState | null };
 
 export interface AuditDraft {
   action: string;
@@ -48,7 +52,7 @@ export interface AuditDraft {
 
 export interface Refusal {
   ok: false;
-  status: 403 | 404 | 409 | 412 | 422;
+  status: 400 | 403 | 404 | 409 | 412 | 422;
   code: string;
   message: string;
   details?: unknown;

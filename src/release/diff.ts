@@ -1,7 +1,8 @@
 /**
  * Field-by-field difference of two manifests (CONTRACT §4.2 `diff`). Tools and workflows are matched by name,
  * so reordering tools is not a change and a renamed tool shows as one removed and one added.
- * Paths use dots and name-keyed brackets: `tools[issue_refund].risk`, `workflows.simple.upstream`.
+ * Paths use dots and name-keyed brackets: `tools[issue_refund].risk`, `workflows.simple.upstream`; a plan's steps
+ * by position: `rollout.plan.steps[1].holdSeconds`, `rollout.plan.promote`.
  */
 import { own } from "./own";
 import type { Manifest } from "./schema";
@@ -11,6 +12,9 @@ export interface Change {
   from: unknown;
   to: unknown;
 }
+
+/** Lists compared position by position whatever their lengths. */
+const INDEXED = new Set(["rollout.plan.steps"]);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -23,8 +27,10 @@ function walk(path: string, a: unknown, b: unknown, out: Change[], expand = fals
     for (const k of keys) walk(path ? `${path}.${k}` : k, own(a, k), own(b, k), out, expand);
     return;
   }
-  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
-    for (let i = 0; i < a.length; i++) walk(`${path}[${i}]`, a[i], b[i], out, expand);
+  // A plan's steps are matched by position even when steps were added or removed: "step 3 now holds 1800 s"
+  // and "a step 4 was added" read better than the whole list twice.
+  if (Array.isArray(a) && Array.isArray(b) && (a.length === b.length || INDEXED.has(path))) {
+    for (let i = 0; i < Math.max(a.length, b.length); i++) walk(`${path}[${i}]`, a[i], b[i], out, expand);
     return;
   }
   if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ path, from: a ?? null, to: b ?? null });

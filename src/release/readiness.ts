@@ -2,7 +2,7 @@
  * The readiness gate (CONTRACT §4.3): the five questions a release must answer before it may become `active`
  * or `canary`. Returns what is missing, in a fixed order, so the refusal names every gap at once.
  */
-import type { Manifest } from "./schema";
+import type { Manifest, Plan, Trigger } from "./schema";
 
 export interface ReadinessInput {
   manifest: Manifest;
@@ -22,5 +22,31 @@ export function readinessGaps({ manifest, digest, releaseExists }: ReadinessInpu
   if (!r?.owners?.length) missing.push("rollout.owners: nobody is named to roll it back");
   if (!r?.triggers?.length) missing.push("rollout.triggers: no signal is named that justifies rollback");
   if (!r?.userFallback) missing.push("rollout.userFallback: nothing is said for users if rollback is not enough");
+  if (r?.plan) missing.push(...planGaps(r.plan, r.triggers ?? []));
   return missing;
+}
+
+/** Whether a percent is a whole number of hundredths (the canary's granularity, §4.2). */
+const inHundredths = (p: number): boolean => Math.abs(p * 100 - Math.round(p * 100)) < 1e-6;
+
+/**
+ * A plan is well-formed (docs/plans.md) when its percents rise strictly in steps of 0.01 and every step holds at
+ * least as long as the longest trigger window: a step is then judged over at least one whole window of its own
+ * traffic before the canary grows.
+ */
+export function planGaps(plan: Plan, triggers: readonly Trigger[]): string[] {
+  const gaps: string[] = [];
+  const longest = Math.max(0, ...triggers.map((t) => t.windowSeconds));
+  plan.steps.forEach((s, i) => {
+    const at = `rollout.plan.steps[${i}]`;
+    if (!inHundredths(s.percent)) gaps.push(`${at}.percent: ${s.percent} is not in steps of 0.01`);
+    const before = plan.steps[i - 1];
+    if (before !== undefined && s.percent <= before.percent) {
+      gaps.push(`${at}.percent: ${s.percent} does not rise above the step before (${before.percent})`);
+    }
+    if (s.holdSeconds < longest) {
+      gaps.push(`${at}.holdSeconds: ${s.holdSeconds} s is shorter than the longest trigger window (${longest} s)`);
+    }
+  });
+  return gaps;
 }

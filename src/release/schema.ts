@@ -81,12 +81,31 @@ export const UserFallback = z.strictObject({
   body: JsonObject,
 });
 
+/**
+ * The canary's ramp, run by the gateway itself (§4.4). Only the shape is checked here, so a draft with a plan
+ * still being written can be stored; the readiness gate checks that it is well-formed (ascending percents in
+ * steps of 0.01, each hold at least the triggers' longest window).
+ */
+export const PlanStep = z.strictObject({
+  percent: z.number().gt(0).max(100),
+  holdSeconds: z
+    .int()
+    .min(1)
+    .max(30 * 86_400),
+});
+
+export const Plan = z.strictObject({
+  steps: z.array(PlanStep).min(1).max(20),
+  promote: z.boolean(),
+});
+
 /** Rollout answers are optional at storage time: a draft may lack them; the readiness gate asks for them. */
 export const Rollout = z.strictObject({
   fallback: z.union([z.literal("off"), Version]).optional(),
   owners: z.array(z.string().min(1).max(256)).max(64).optional(),
   triggers: z.array(Trigger).max(64).optional(),
   userFallback: UserFallback.optional(),
+  plan: Plan.optional(),
 });
 
 export const Manifest = z
@@ -123,6 +142,8 @@ export type Trigger = z.infer<typeof Trigger>;
 export type TriggerAction = z.infer<typeof TriggerAction>;
 export type UserFallback = z.infer<typeof UserFallback>;
 export type Manifest = z.infer<typeof Manifest>;
+export type PlanStep = z.infer<typeof PlanStep>;
+export type Plan = z.infer<typeof Plan>;
 
 export const riskRank = (r: Risk): number => RISKS.indexOf(r);
 export const modeRank = (m: Mode): number => MODES.indexOf(m);

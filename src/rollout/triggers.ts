@@ -51,7 +51,14 @@ export interface GuardView {
 export type GuardCommand =
   | { kind: "canary.abort"; agent: string; reason: string }
   | { kind: "rollback"; agent: string; reason: string }
-  | { kind: "override.add"; scope: { agent: string; release: string }; set: OverrideSet; reason: string };
+  | {
+      kind: "override.add";
+      scope: { agent: string; release: string };
+      set: OverrideSet;
+      reason: string;
+      /** A canary's trigger: the breach also stops the canary's plan (§4.4). */
+      stopsPlan?: boolean;
+    };
 
 /** What the guard last did for one trigger of one release. */
 export interface Marker {
@@ -107,7 +114,14 @@ function commandKind(role: LiveRole, action: Trigger["action"]): GuardCommand["k
 
 function command(agent: string, r: LiveRelease, t: Trigger, kind: GuardCommand["kind"], reason: string): GuardCommand {
   if (kind !== "override.add") return { kind, agent, reason };
-  return { kind, scope: { agent, release: r.version }, set: (t.action as { set: OverrideSet }).set, reason };
+  const set = (t.action as { set: OverrideSet }).set;
+  return {
+    kind,
+    scope: { agent, release: r.version },
+    set,
+    reason,
+    ...(r.role === "canary" ? { stopsPlan: true } : {}),
+  };
 }
 
 /** Whether the override a `{ set }` trigger laid is still in force. */

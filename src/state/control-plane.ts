@@ -26,6 +26,7 @@ import type { Bindings } from "../env";
 import { digestOf } from "../release/digest";
 import type { Manifest } from "../release/schema";
 import type { Snapshot as AgentSnapshot } from "../routing/snapshot-legacy";
+import { alarmTime, type Clock, systemClock } from "./clock";
 import type { SyncAnswer } from "./control-source";
 import { type AuditEntry, ControlStore, type ReleaseSummary } from "./control-store";
 import { KvPublisher, type KvWriter as PublisherWriter } from "./kv-publisher";
@@ -81,7 +82,12 @@ export class ControlPlane extends DurableObject<Bindings> {
   /** Recent revisions as rendered, for `sync` (what an isolate's revision named) and their shards. */
   private readonly recent = new Map<number, Rendered>();
 
-  constructor(ctx: DurableObjectState, env: Bindings) {
+  /** `clock` decides what time a change is made at (audit, plans, override expiry); publishing runs on real time. */
+  constructor(
+    ctx: DurableObjectState,
+    env: Bindings,
+    private readonly clock: Clock = systemClock,
+  ) {
     super(ctx, env);
     this.store = new ControlStore(ctx.storage.sql);
     this.state = this.store.load();
@@ -108,7 +114,7 @@ export class ControlPlane extends DurableObject<Bindings> {
     if (done.changed) {
       // An override with a ttl needs its own wake-up: the alarm may be idle (nothing to publish) or set later.
       const expiry = this.store.nextExpiry();
-      if (expiry !== null) await this.armAlarm(expiry);
+      if (expiry !== null) await this.armAlarm(alarmTime(this.clock, expiry));
       await this.publishWithin(PUBLISH_WAIT_MS);
     }
     return { ...done, published: this.publishedRevision() >= done.revision };
@@ -124,7 +130,7 @@ export class ControlPlane extends DurableObject<Bindings> {
         details: { revision: this.state.revision },
       };
     }
-    const now = Date.now();
+    const now = this.clock();
     const out = apply(this.state, command, {
       now,
       actor,
@@ -147,7 +153,7 @@ export class ControlPlane extends DurableObject<Bindings> {
    * long enough, and re-arms for the next expiry or collection.
    */
   override async alarm(): Promise<void> {
-    const expired = expiredAt(this.state, Date.now());
+    const expired = expiredAt(this.state, this.clock());
     if (expired.length > 0) this.commit({ kind: "override.expire", ids: expired }, EXPIRY);
     await this.publish();
     if (this.publishing === null) {
@@ -160,7 +166,8 @@ export class ControlPlane extends DurableObject<Bindings> {
         this.publishing = null;
       });
     }
-    for (const next of [this.store.nextExpiry(), this.publisher.nextCollection()])
+    const expiry = this.store.nextExpiry();
+    for (const next of [expiry === null ? null : alarmTime(this.clock, expiry), this.publisher.nextCollection()])
       if (next !== null) await this.armAlarm(next);
   }
 
@@ -243,7 +250,7 @@ export class ControlPlane extends DurableObject<Bindings> {
   private rendered(): Promise<Rendered> {
     const revision = this.state.revision;
     if (this.renderMemo?.revision !== revision) {
-      const publication = buildPublication(this.state, (a, v) => this.store.digest(a, v), Date.now());
+      const publication = buildPublication(this.state, (a, v) => this.store.digest(a, v), this.clock());
       const rendered = render(publication);
       this.renderMemo = { revision, rendered };
       void rendered.then((r) => {
@@ -307,7 +314,7 @@ export class ControlPlane extends DurableObject<Bindings> {
 
   /** For `explain`: one agent's pointers and live manifests, with the overrides in force, as one value. */
   agentSnapshot(agent: string): AgentSnapshot {
-    return agentSnapshot(this.state, agent, (a, v) => this.store.release(a, v), Date.now());
+    return agentSnapshot(this.state, agent, (a, v) => this.store.release(a, v), this.clock());
   }
 
   head(): { revision: number; publishedRevision: number } {
@@ -315,7 +322,7 @@ export class ControlPlane extends DurableObject<Bindings> {
   }
 
   current(): ControlState & { publishedRevision: number } {
-    const now = Date.now();
+    const now = this.clock();
     const overrides = this.state.overrides.filter((o) => o.expiresAt === undefined || Date.parse(o.expiresAt) > now);
     return { ...this.state, overrides, publishedRevision: this.publishedRevision() };
   }

@@ -5,6 +5,7 @@
 import type { ControlState, Effect, StoredRelease } from "../control/model";
 import { canonicalJson } from "../release/digest";
 import type { Manifest } from "../release/schema";
+import type { PlanState } from "../rollout/plan";
 import type { Override } from "../routing/override";
 import type { Pointers } from "../routing/snapshot";
 
@@ -16,6 +17,7 @@ CREATE TABLE IF NOT EXISTS releases (
 CREATE INDEX IF NOT EXISTS releases_by_digest ON releases (digest);
 CREATE TABLE IF NOT EXISTS pointers (agent TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS overrides (id TEXT PRIMARY KEY, body TEXT NOT NULL, expires_at INTEGER);
+CREATE TABLE IF NOT EXISTS plans (agent TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
   agent TEXT, reason TEXT NOT NULL, before TEXT, after TEXT, revision INTEGER NOT NULL);
@@ -72,7 +74,10 @@ export class ControlStore {
     const overrides = [...this.sql.exec<Row>("SELECT body FROM overrides ORDER BY rowid")].map(
       (r) => json(r.body) as Override,
     );
-    return { revision: this.meta("revision"), agents, overrides };
+    const plans: Record<string, PlanState> = {};
+    for (const r of this.sql.exec<Row>("SELECT agent, body FROM plans"))
+      plans[String(r.agent)] = json(r.body) as PlanState;
+    return { revision: this.meta("revision"), agents, overrides, plans };
   }
 
   meta(key: string): number {
@@ -182,6 +187,15 @@ export class ControlStore {
           break;
         case "override.delete":
           this.sql.exec("DELETE FROM overrides WHERE id = ?", e.id);
+          break;
+        case "plan":
+          if (e.plan === null) this.sql.exec("DELETE FROM plans WHERE agent = ?", e.agent);
+          else
+            this.sql.exec(
+              "INSERT INTO plans (agent, body) VALUES (?, ?) ON CONFLICT(agent) DO UPDATE SET body = excluded.body",
+              e.agent,
+              JSON.stringify(e.plan),
+            );
           break;
       }
     }

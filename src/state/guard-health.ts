@@ -5,6 +5,7 @@
  */
 import type { SecondCounts } from "../control/rate-series";
 import type { Trigger } from "../release/schema";
+import type { PlanView } from "../rollout/plan";
 import type { GuardView, Marker, TriggerStatus } from "../rollout/triggers";
 import { type Buckets, ratesOf } from "../rollout/window";
 import type { SignalRecord } from "./guard-store";
@@ -34,6 +35,8 @@ export interface GuardHealth {
   releases: Array<{ version: string; role: string; digest: string; triggers: TriggerHealth[] }>;
   actions: Array<Omit<Marker, "at"> & { at: string }>;
   signals: Array<Omit<SignalRecord, "at"> & { at: string }>;
+  /** The canary's release plan, when it has one (docs/plans.md). */
+  plan: PlanView | null;
 }
 
 function triggerHealth(s: TriggerStatus): TriggerHealth {
@@ -59,6 +62,7 @@ export function healthOf(
   markers: readonly Marker[],
   signals: readonly SignalRecord[],
   now: number,
+  plan: PlanView | null,
 ): GuardHealth {
   return {
     agent: view.agent,
@@ -75,6 +79,7 @@ export function healthOf(
       .slice(0, 20)
       .map((m) => ({ ...m, at: iso(m.at) })),
     signals: signals.map((s) => ({ ...s, at: iso(s.at) })),
+    plan,
   };
 }
 

@@ -5,6 +5,10 @@
  * a breached trigger's action through the control plane's `mutate` as the actor `guard` — the same path as an
  * operator's change, so it is validated, audited and published like one.
  *
+ * It also runs the canary's release plan (docs/plans.md): the pure core (rollout/plan.ts) says whether the next
+ * step is due; the guard sends that move through the same `mutate`, and only schedules an alarm for when a hold
+ * ends. Trigger actions come first: a step is never taken while a trigger of the canary is breached.
+ *
  * Counting is committed before anything is evaluated; evaluation is single-flight (batches arriving meanwhile
  * mark it dirty and it runs once more). Each command is decided on a view of the control plane read at a known
  * revision and sent with If-Match, so it never lands on a state it was not decided on.
@@ -12,11 +16,20 @@
 import { DurableObject } from "cloudflare:workers";
 import { GUARD } from "../control/roles";
 import type { Bindings } from "../env";
-import { evaluate, type GuardView, longestWindow, type Marker, type Planned } from "../rollout/triggers";
-import { addToBuckets, type Batch, type Buckets, entry, pruneBuckets, secondOf } from "../rollout/window";
+import { moveReason, type PlanView, viewPlan } from "../rollout/plan";
+import {
+  evaluate,
+  longestWindow,
+  type Marker,
+  type Planned,
+  REFUSAL_RETRY_MS,
+  type TriggerStatus,
+} from "../rollout/triggers";
+import { addToBuckets, type Batch, type Buckets, entry, pruneBuckets, secondOf, sumSpan } from "../rollout/window";
+import { alarmTime, type Clock, systemClock } from "./clock";
 import { type GuardHealth, type GuardHistory, healthOf, historyOf } from "./guard-health";
 import { GuardStore, markerKey } from "./guard-store";
-import { type ControlRpc, type ReleaseMemo, readView } from "./guard-view";
+import { type AgentView, type ControlRpc, type ReleaseMemo, readView } from "./guard-view";
 
 /** While counts are in some live window, triggers are re-evaluated this often even without new batches. */
 const ALARM_MS = 2000;
@@ -29,6 +42,13 @@ const BATCH_ID_RETENTION_MS = 15 * 60_000;
 const VIEW_TTL_MS = 1000;
 /** Commands per evaluation, at most (each one is re-decided on a fresh view; a 412 costs one). */
 const MAX_STEPS = 8;
+/** An alarm for a plan's hold is never set nearer than this (a hold that ended a moment ago is evaluated now). */
+const MIN_ALARM_MS = 50;
+
+/** What one evaluation decided to send: a trigger's action, or the plan's next move. */
+type Decision =
+  | { kind: "trigger"; view: AgentView; now: number; next: Planned }
+  | { kind: "plan"; view: AgentView; now: number; plan: PlanView };
 
 export interface SignalInput {
   release: string;
@@ -43,16 +63,22 @@ export class Guard extends DurableObject<Bindings> {
   private readonly buckets: Map<string, Buckets>;
   private readonly markers: Map<string, Marker>;
   private readonly releases: ReleaseMemo = new Map();
-  private view: GuardView | null = null;
+  private view: AgentView | null = null;
   private viewAt = 0;
   private evaluating: Promise<void> | null = null;
   private dirty = false;
-  private alarmArmed = false;
+  /** The runtime time of the alarm this instance set (undefined: not known yet, read it from storage). */
+  private alarmAt: number | null | undefined = undefined;
   private lastPrune = 0;
-  private clock: () => number = Date.now;
+  /** A plan move the control plane refused (e.g. the promotion's readiness gate): not retried every second. */
+  private planRefusedAt: { key: string; at: number } | null = null;
   private agent: string | null = null;
 
-  constructor(ctx: DurableObjectState, env: Bindings) {
+  constructor(
+    ctx: DurableObjectState,
+    env: Bindings,
+    private readonly clock: Clock = systemClock,
+  ) {
     super(ctx, env);
     this.store = new GuardStore(ctx.storage.sql);
     this.buckets = this.store.loadBuckets();
@@ -89,7 +115,16 @@ export class Guard extends DurableObject<Bindings> {
     if (view === null) return null;
     const now = this.clock();
     const { statuses } = evaluate(this.input(view, now));
-    return healthOf(view, statuses, [...this.markers.values()], this.store.recentSignals(20), now);
+    const plan = this.planOf(view, statuses, now);
+    return healthOf(view, statuses, [...this.markers.values()], this.store.recentSignals(20), now, plan);
+  }
+
+  /** The canary's plan now: its step, since when, when the next move is due and what it waits for. Never acts. */
+  async plan(agent: string): Promise<PlanView | null> {
+    const view = await this.readView(agent, false);
+    if (view === null) return null;
+    const now = this.clock();
+    return this.planOf(view, evaluate(this.input(view, now)).statuses, now);
   }
 
   /** Counts per second from `fromMs` on, by release, with the guard's markers (the timeline, the chart). */
@@ -122,7 +157,7 @@ export class Guard extends DurableObject<Bindings> {
   }
 
   override async alarm(): Promise<void> {
-    this.alarmArmed = false;
+    this.alarmAt = null;
     const agent = this.store.meta("agent");
     if (agent === null) return;
     await this.evaluate(agent);
@@ -133,18 +168,17 @@ export class Guard extends DurableObject<Bindings> {
     if (recent) await this.armAlarm();
   }
 
-  /** Tests only: drive the guard's clock (counting, windows and markers); null restores the real one. */
-  useClockForTests(clock: (() => number) | null): void {
-    this.clock = clock ?? Date.now;
-  }
-
   private async step(agent: string): Promise<void> {
     for (let i = 0; i < MAX_STEPS; i++) {
-      // A breach seen on the held view is decided again on the control plane's current state, and the command
-      // is sent for exactly that revision (If-Match).
-      if ((await this.plan(agent, false)) === null) return;
-      const fresh = await this.plan(agent, true);
+      // What the held view calls for is decided again on the control plane's current state, and sent for exactly
+      // that revision (If-Match).
+      if ((await this.decide(agent, false)) === null) return;
+      const fresh = await this.decide(agent, true);
       if (fresh === null) return;
+      if (fresh.kind === "plan") {
+        await this.movePlan(agent, fresh.view, fresh.plan, fresh.now);
+        continue;
+      }
       const { view, now, next } = fresh;
       const out = await this.control().mutate(next.command, GUARD, view.revision);
       this.view = null; // whatever happened, the next decision is made on a fresh view
@@ -165,17 +199,56 @@ export class Guard extends DurableObject<Bindings> {
     }
   }
 
-  /** Evaluates on the held view (or a fresh one); records effects seen gone; returns the first command to send. */
-  private async plan(agent: string, fresh: boolean): Promise<{ view: GuardView; now: number; next: Planned } | null> {
+  /** The plan's next move, as `plan step N` by `guard`, named by the step it leaves and sent with If-Match. */
+  private async movePlan(agent: string, view: AgentView, plan: PlanView, now: number): Promise<void> {
+    const from = plan.step - 1;
+    const command = { kind: "plan.advance" as const, agent, version: plan.version, from, reason: moveReason(plan) };
+    const out = await this.control().mutate(command, GUARD, view.revision);
+    this.view = null;
+    // 412 (the state moved) and 409 plan_moved (a person paused or changed it, or this move landed already) need
+    // no more than a fresh look: the next round decides on the state as it now is.
+    if (out.ok || out.status === 412 || out.code === "plan_moved") {
+      if (out.ok)
+        console.log(JSON.stringify({ msg: "plan moved", agent, revision: out.revision, reason: command.reason }));
+      return;
+    }
+    this.planRefusedAt = { key: `${plan.version}#${from}`, at: now };
+    console.error(JSON.stringify({ msg: "plan move refused", agent, code: out.code, message: out.message }));
+  }
+
+  /**
+   * Evaluates on the held view (or a fresh one); records effects seen gone; returns what to send first: a
+   * trigger's action before any plan move. When the plan waits only for its hold to end, arms the alarm for then.
+   */
+  private async decide(agent: string, fresh: boolean): Promise<Decision | null> {
     const view = await this.readView(agent, fresh);
     if (view === null) return null;
     const now = this.clock();
-    const { planned, ended } = evaluate(this.input(view, now));
+    const { planned, ended, statuses } = evaluate(this.input(view, now));
     for (const e of ended) {
       this.saveMarker({ ...(this.markers.get(markerKey(e.release, e.trigger)) as Marker), endedAt: now });
     }
     const next = planned[0];
-    return next === undefined ? null : { view, now, next };
+    if (next !== undefined) return { kind: "trigger", view, now, next };
+    const plan = this.planOf(view, statuses, now);
+    if (plan === null || plan.dueAt === null || plan.status !== "running") return null;
+    const refused = this.planRefusedAt;
+    const retryLater = refused?.key === `${plan.version}#${plan.step - 1}` && now - refused.at < REFUSAL_RETRY_MS;
+    if (plan.due && !retryLater) return { kind: "plan", view, now, plan };
+    await this.wakeAt(
+      alarmTime(this.clock, retryLater ? refused.at + REFUSAL_RETRY_MS : Date.parse(plan.dueAt), MIN_ALARM_MS),
+    );
+    return null;
+  }
+
+  /** The plan's view from the counts: requests the canary served since its step began, its triggers' states. */
+  private planOf(view: AgentView, statuses: readonly TriggerStatus[], now: number): PlanView | null {
+    if (view.plan === null) return null;
+    const { state, plan, needed } = view.plan;
+    const span = { from: secondOf(Date.parse(state.since)), to: secondOf(now) };
+    const served = sumSpan(this.buckets.get(state.version), span).served;
+    const triggers = statuses.filter((t) => t.release === state.version && t.role === "canary");
+    return viewPlan({ state, plan, needed, served, triggers, now });
   }
 
   private saveMarker(m: Marker): void {
@@ -183,7 +256,7 @@ export class Guard extends DurableObject<Bindings> {
     this.markers.set(markerKey(m.release, m.trigger), m);
   }
 
-  private input(view: GuardView, now: number) {
+  private input(view: AgentView, now: number) {
     return {
       view,
       now,
@@ -196,7 +269,7 @@ export class Guard extends DurableObject<Bindings> {
    * The control plane's state for this agent, re-read at most once per VIEW_TTL_MS (on the guard's clock) unless
    * `fresh`: with many isolates flushing, evaluations must not turn into as many calls to the one control plane.
    */
-  private async readView(agent: string, fresh: boolean): Promise<GuardView | null> {
+  private async readView(agent: string, fresh: boolean): Promise<AgentView | null> {
     const now = this.clock();
     if (!fresh && this.view?.agent === agent && Math.abs(now - this.viewAt) < VIEW_TTL_MS) return this.view;
     this.view = await readView(this.control(), agent, this.view, this.releases);
@@ -222,7 +295,10 @@ export class Guard extends DurableObject<Bindings> {
   private prune(now: number): void {
     if (now - this.lastPrune < PRUNE_EVERY_MS && now >= this.lastPrune) return;
     this.lastPrune = now;
-    const keep = this.view === null ? 86_400 : Math.max(MIN_RETENTION_S, longestWindow(this.view));
+    // Kept as long as the longest window, and as long as the plan's step has run: a step counts all its requests.
+    const plan = this.view?.plan ?? null;
+    const stepAge = plan === null ? 0 : Math.ceil((now - Date.parse(plan.state.since)) / 1000) + 1;
+    const keep = this.view === null ? 86_400 : Math.max(MIN_RETENTION_S, longestWindow(this.view), stepAge);
     const before = secondOf(now) - keep;
     this.store.prune(before, now - BATCH_ID_RETENTION_MS);
     for (const [release, b] of this.buckets) {
@@ -231,11 +307,17 @@ export class Guard extends DurableObject<Bindings> {
     }
   }
 
-  /** Alarms run on the real clock, whatever clock the tests drive, so a test can never make them spin. */
-  private async armAlarm(): Promise<void> {
-    if (this.alarmArmed) return;
-    this.alarmArmed = true;
-    await this.ctx.storage.setAlarm(Date.now() + ALARM_MS);
+  /** While counts are recent: wake in ALARM_MS, unless an alarm is set sooner. */
+  private armAlarm(): Promise<void> {
+    return this.wakeAt(Date.now() + ALARM_MS);
+  }
+
+  /** One alarm per object: the earliest wake-up wanted wins (runtime time; see clock.ts). */
+  private async wakeAt(at: number): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 }
 

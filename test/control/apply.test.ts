@@ -72,7 +72,7 @@ const LIVE: Pointers = { active: "v2", fallback: "v1", canary: { version: "v3", 
 const OVR = override("ovr_a", { agent: "bot" }, { mode: "draft-only" });
 
 function stateOf(bot: Partial<Pointers> = LIVE, overrides: Override[] = [OVR], revision = 10): ControlState {
-  return { revision, agents: { bot: { ...NO_POINTERS, ...bot } }, overrides };
+  return { revision, agents: { bot: { ...NO_POINTERS, ...bot } }, overrides, plans: {} };
 }
 
 function applied(out: Outcome): Applied {

@@ -26,6 +26,7 @@ const withAgents = (n: number): ControlState => ({
   revision: 1,
   agents: Object.fromEntries(Array.from({ length: n }, (_, i) => [`agent-${i}`, NO_POINTERS])),
   overrides: [],
+  plans: {},
 });
 
 const put = (agent: string, extra = {}): Command => ({

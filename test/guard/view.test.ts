@@ -12,7 +12,7 @@ import { manifest } from "../helpers/fixtures";
 function fakeControl(agents: Record<string, Pointers>): ControlRpc {
   return {
     head: async () => ({ revision: 7 }),
-    current: async () => ({ revision: 7, agents, overrides: [] }),
+    current: async () => ({ revision: 7, agents, overrides: [], plans: {} }),
     release: async (agent, version): Promise<StoredRelease | null> =>
       Object.hasOwn(agents, agent)
         ? {

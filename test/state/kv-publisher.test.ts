@@ -39,6 +39,7 @@ it("keeps every named key through a quiet month, deletes the rest after the grac
     revision,
     agents: { bot: { active: null, fallback: "off", canary: null, offFrom: null, ...p } },
     overrides: [],
+    plans: {},
   });
   const clock = { t: Date.UTC(2026, 11, 4, 18) }; // a Friday evening
   const puts: Put[] = [];

@@ -70,6 +70,7 @@ async function world(agents: string[]) {
       agents.map((a) => [a, { active: null, fallback: "off", canary: null, offFrom: null, ...p(a) }]),
     ),
     overrides: [],
+    plans: {},
   });
   return { manifests, digests, state };
 }
