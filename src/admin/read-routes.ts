@@ -1,6 +1,7 @@
 /** Read-only admin routes (role `viewer` and up): state, releases, diff, audit, explain. */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
+import { mayActOn } from "../control/roles";
 import { HttpError } from "../errors";
 import { diffManifests } from "../release/diff";
 import { AgentId, Version } from "../release/schema";
@@ -26,7 +27,11 @@ export function registerReads(app: OpenAPIHono<AdminEnv>): void {
     }),
     async (c) => {
       const s = await control(c.env).current();
-      const plans = await planViews(c.env, s.plans);
+      // A token scoped to some agents sees only their plans (CONTRACT §4.1).
+      const plans = await planViews(
+        c.env,
+        Object.fromEntries(Object.entries(s.plans).filter(([agent]) => mayActOn(c.var.actor, agent))),
+      );
       return c.json(
         {
           revision: s.revision,

@@ -13,7 +13,7 @@ import type { Pointers } from "../routing/snapshot";
 import type { Command } from "./commands";
 import type { ControlState, Outcome, World } from "./model";
 import { forbidden, gate, refuse, unchanged, withPlan, withPointers } from "./outcome";
-import { atLeast } from "./roles";
+import { atLeast, mayActOn } from "./roles";
 
 type PlanCommand = Extract<Command, { kind: "canary.pause" | "canary.resume" | "plan.advance" }>;
 
@@ -42,6 +42,7 @@ export function applyPlanCommand(state: ControlState, command: PlanCommand, worl
   if (!atLeast(world.actor.role, need)) {
     return forbidden(need, command.kind === "canary.resume" ? "resuming a plan" : "pausing a plan");
   }
+  if (!mayActOn(world.actor, agent)) return refuse(403, "forbidden", `this token does not act on ${agent}`);
   const pointers = own(state.agents, agent);
   if (pointers === undefined) return refuse(404, "unknown_agent", `no agent ${agent}`);
   const plan = own(state.plans, agent);

@@ -100,3 +100,10 @@ it("explain and health show the plan too", async () => {
   expect(health.plan).toMatchObject({ step: 1, steps: 3 });
   expect(Date.parse(health.plan.dueAt)).toBe(testClock.now() + 300_000);
 });
+
+it("the OpenAPI description has pause and resume", async () => {
+  const { ok, call } = await import("../helpers/admin");
+  const doc = await ok<{ paths: Record<string, Record<string, unknown>> }>(call("viewer", "GET", "/openapi.json"));
+  expect(Object.keys(doc.paths["/admin/v1/agents/{agent}/canary/pause"] ?? {})).toEqual(["post"]);
+  expect(Object.keys(doc.paths["/admin/v1/agents/{agent}/canary/resume"] ?? {})).toEqual(["post"]);
+});
