@@ -7,11 +7,13 @@
  * tool declared, so removing is always valid. The legacy `functions` / `function_call` pair gets the same rules.
  */
 import { isObj, list, type Obj, obj, str } from "./json";
-import type { ToolPolicy } from "./policy";
+import { allowsAll, type ToolPolicy } from "./policy";
 import { allowedTools, applyModel, isCopyOf, type ModelLane } from "./request-common";
-import { chatToolName } from "./tool-names";
+import { checkFields } from "./request-fields";
+import { chatToolNames } from "./tool-names";
 
 export function rewriteChat(body: Obj, lane: ModelLane): void {
+  checkFields("chat/completions", body);
   applyModel(body, lane);
   if (lane.system !== "") {
     const messages = list(body.messages) ?? [];
@@ -29,7 +31,7 @@ export function rewriteChat(body: Obj, lane: ModelLane): void {
 function filterTools(body: Obj, policy: ToolPolicy): void {
   const tools = list(body.tools);
   if (tools === undefined) return;
-  const kept = allowedTools(tools, chatToolName, policy);
+  const kept = allowedTools(tools, chatToolNames, policy);
   if (kept.length === 0) {
     delete body.tools;
     delete body.tool_choice;
@@ -49,10 +51,10 @@ function relaxChoice(choice: unknown, policy: ToolPolicy): unknown {
   if (!isObj(choice)) return choice;
   if (choice.type === "allowed_tools") {
     const inner = obj(choice.allowed_tools) ?? {};
-    const kept = allowedTools(list(inner.tools) ?? [], chatToolName, policy);
+    const kept = allowedTools(list(inner.tools) ?? [], chatToolNames, policy);
     return kept.length === 0 ? "none" : { ...choice, allowed_tools: { ...inner, tools: kept } };
   }
-  return policy.allowed.has(chatToolName(choice)) ? choice : "auto";
+  return allowsAll(policy, chatToolNames(choice)) ? choice : "auto";
 }
 
 function filterFunctions(body: Obj, policy: ToolPolicy): void {

@@ -12,16 +12,22 @@
  * that slips through. Without such blocks, `tools` and `tool_choice` are simply removed.
  */
 import { isObj, list, type Obj, obj, str } from "./json";
-import type { ToolPolicy } from "./policy";
+import { allowsAll, type ToolPolicy } from "./policy";
 import { allowedTools, applyModel, type ModelLane, prefixInstructions } from "./request-common";
-import { ANTHROPIC_CALL_BLOCKS, anthropicToolName } from "./tool-names";
+import { checkFields } from "./request-fields";
+import { anthropicCallNames, anthropicToolNames } from "./tool-names";
 
 export function rewriteMessages(body: Obj, lane: ModelLane): void {
+  checkFields("messages", body);
   applyModel(body, lane);
   if (lane.system !== "") body.system = withSystem(body.system, lane.system);
+  // Provider-run actions outside `tools`: the MCP connector runs the servers' tools at Anthropic, a container
+  // runs code (and skills). Each stays only when the lane allows the hosted tool it stands for.
+  if (body.mcp_servers !== undefined && !lane.policy.allowed.has("mcp")) delete body.mcp_servers;
+  if (body.container !== undefined && !lane.policy.allowed.has("code_execution")) delete body.container;
   const tools = list(body.tools);
   if (tools === undefined) return;
-  const kept = allowedTools(tools, anthropicToolName, lane.policy);
+  const kept = allowedTools(tools, anthropicToolNames, lane.policy);
   if (kept.length > 0) {
     body.tools = kept;
     if (body.tool_choice !== undefined) body.tool_choice = relaxChoice(body.tool_choice, lane.policy);
@@ -33,10 +39,20 @@ export function rewriteMessages(body: Obj, lane: ModelLane): void {
     delete body.tool_choice;
     return;
   }
-  const forHistory = tools.filter((t): t is Obj => isObj(t) && history.has(anthropicToolName(t)));
-  body.tools = forHistory.length > 0 ? forHistory : tools.filter(isObj).slice(0, 1);
+  // Only client tools (no `type`: the client runs them, and `none` forbids calling them) ever stay for the
+  // history; a server tool would run at the provider. With none named, a stub that nothing can call.
+  const forHistory = tools.filter(
+    (t): t is Obj => isObj(t) && (t.type === undefined || t.type === "custom") && history.has(str(t.name) ?? ""),
+  );
+  body.tools = forHistory.length > 0 ? forHistory : [HISTORY_STUB];
   body.tool_choice = { type: "none" };
 }
+
+const HISTORY_STUB = {
+  name: "no_tools_in_this_lane",
+  description: "Declared only so the conversation's earlier tool blocks stay valid; tool_choice is none.",
+  input_schema: { type: "object", properties: {} },
+};
 
 function withSystem(client: unknown, system: string): unknown {
   const blocks = list(client);
@@ -48,7 +64,7 @@ function withSystem(client: unknown, system: string): unknown {
 
 /** A named tool that was removed → `auto`, keeping the client's `disable_parallel_tool_use`. */
 function relaxChoice(choice: unknown, policy: ToolPolicy): unknown {
-  if (!isObj(choice) || choice.type !== "tool" || policy.allowed.has(anthropicToolName(choice))) return choice;
+  if (!isObj(choice) || choice.type !== "tool" || allowsAll(policy, [str(choice.name) ?? ""])) return choice;
   const { name: _name, ...rest } = choice;
   return { ...rest, type: "auto" };
 }
@@ -61,8 +77,8 @@ function toolHistory(messages: unknown[]): Set<string> | null {
     for (const block of list(obj(m)?.content) ?? []) {
       if (!isObj(block)) continue;
       const type = str(block.type) ?? "";
-      if (ANTHROPIC_CALL_BLOCKS.has(type)) names.add(anthropicToolName(block));
-      if (ANTHROPIC_CALL_BLOCKS.has(type) || type.endsWith("tool_result")) found = true;
+      if (type === "tool_use") names.add(str(block.name) ?? "");
+      if (anthropicCallNames(block) !== null || type.endsWith("tool_result")) found = true;
     }
   }
   return found ? names : null;

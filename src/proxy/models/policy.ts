@@ -32,6 +32,16 @@ export function hostedToolName(type: string): string {
   return name === "computer_use" ? "computer" : name;
 }
 
+/** Whether every name a tool reference could be taken for is in the effective set (tool-names.ts). */
+export const allowsAll = (policy: ToolPolicy, names: readonly string[]): boolean =>
+  names.every((n) => policy.allowed.has(n));
+
+/**
+ * Thrown by a response filter for an answer it cannot fully read (CONTRACT §2.2.1): not strict JSON, or an
+ * unexpected shape where a call may be. Such an answer is never passed on.
+ */
+export class Unfilterable extends Error {}
+
 /** Decides each tool call of one response and keeps the tally. */
 export class ToolGate {
   readonly blocked: string[] = [];
@@ -51,6 +61,17 @@ export class ToolGate {
     this.blocked.push(name);
     this.onBlocked(name);
     return false;
+  }
+
+  /**
+   * A call that may be taken for several names (tool-names.ts) reaches the client only when every one is
+   * allowed; it is counted once, under the first name that is not.
+   */
+  admitCall(names: readonly string[]): boolean {
+    const denied = names.find((n) => !this.policy.allowed.has(n));
+    if (denied !== undefined) return this.admit(denied);
+    for (const n of names) this.admit(n);
+    return true;
   }
 
   /** Names of the approval-set tools the response calls, in call order, each once. */

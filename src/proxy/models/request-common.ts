@@ -5,7 +5,7 @@
 import type { Decision } from "../../routing/decide";
 import type { Served } from "../../routing/served";
 import { isObj, list, type Obj, str } from "./json";
-import { policyOf, type ToolPolicy } from "./policy";
+import { allowsAll, policyOf, type ToolPolicy } from "./policy";
 
 /** The model lane of one decision: everything a rewriter needs, nothing it must not see. */
 export interface ModelLane {
@@ -87,7 +87,7 @@ export function isCopyOf(system: string): (m: unknown) => boolean {
   return (m) => isObj(m) && (m.role === "system" || m.role === "developer") && textOf(m.content) === system;
 }
 
-/** Keeps the tool definitions whose name is in the effective set; drops what has no readable name. */
-export function allowedTools(tools: unknown[], nameOf: (t: Obj) => string, policy: ToolPolicy): Obj[] {
-  return tools.filter((t): t is Obj => isObj(t) && policy.allowed.has(nameOf(t)));
+/** Keeps the tool definitions all of whose names are in the effective set; drops what has no readable name. */
+export function allowedTools(tools: unknown[], namesOf: (t: Obj) => string[], policy: ToolPolicy): Obj[] {
+  return tools.filter((t): t is Obj => isObj(t) && allowsAll(policy, namesOf(t)));
 }

@@ -9,11 +9,20 @@
  * are removed: `function_call` items in `input` need no declaration.
  */
 import { isObj, list, type Obj, str } from "./json";
-import type { ToolPolicy } from "./policy";
+import { allowsAll, type ToolPolicy } from "./policy";
 import { allowedTools, applyModel, isCopyOf, type ModelLane, prefixInstructions } from "./request-common";
-import { responsesToolName } from "./tool-names";
+import { checkFields, toolNotAllowed } from "./request-fields";
+import { responsesToolNames } from "./tool-names";
 
 export function rewriteResponses(body: Obj, lane: ModelLane): void {
+  checkFields("responses", body);
+  if (body.prompt !== undefined) {
+    throw toolNotAllowed("prompt", "a stored prompt template can carry tools the gateway cannot see; send the input");
+  }
+  if (body.background !== undefined && body.background !== false) {
+    throw toolNotAllowed("background", "a background answer is fetched later, past the gateway's tool filter");
+  }
+  delete body.background;
   applyModel(body, lane);
   if (lane.system !== "") {
     body.instructions = prefixInstructions(lane.system, str(body.instructions) ?? "");
@@ -35,8 +44,8 @@ export function rewriteResponses(body: Obj, lane: ModelLane): void {
 
 function keepTool(t: unknown, policy: ToolPolicy): Obj[] {
   if (!isObj(t)) return [];
-  if (t.type !== "namespace") return policy.allowed.has(responsesToolName(t)) ? [t] : [];
-  const inner = allowedTools(list(t.tools) ?? [], responsesToolName, policy);
+  if (t.type !== "namespace") return allowsAll(policy, responsesToolNames(t)) ? [t] : [];
+  const inner = allowedTools(list(t.tools) ?? [], responsesToolNames, policy);
   return inner.length === 0 ? [] : [{ ...t, tools: inner }];
 }
 
@@ -44,8 +53,8 @@ function keepTool(t: unknown, policy: ToolPolicy): Obj[] {
 function relaxChoice(choice: unknown, policy: ToolPolicy): unknown {
   if (!isObj(choice)) return choice;
   if (choice.type === "allowed_tools") {
-    const kept = allowedTools(list(choice.tools) ?? [], responsesToolName, policy);
+    const kept = allowedTools(list(choice.tools) ?? [], responsesToolNames, policy);
     return kept.length === 0 ? "none" : { ...choice, tools: kept };
   }
-  return policy.allowed.has(responsesToolName(choice)) ? choice : "auto";
+  return allowsAll(policy, responsesToolNames(choice)) ? choice : "auto";
 }
