@@ -17,6 +17,8 @@ export interface Relay {
   end?(): Uint8Array | string;
   /** The upstream failed mid-body (never called when the client leaves). The client's read fails too. */
   cut?(error: unknown): void;
+  /** True once the relay has sent its last bytes: the client's stream is closed, the upstream's cancelled. */
+  finished?(): boolean;
 }
 
 const encoder = new TextEncoder();
@@ -56,6 +58,10 @@ async function run(
     }
     try {
       if (out.length > 0) await writer.write(typeof out === "string" ? encoder.encode(out) : out);
+      if (!read.done && relay.finished?.() === true) {
+        await Promise.all([writer.close(), reader.cancel().catch(() => {})]);
+        return;
+      }
       if (read.done) {
         await writer.close();
         return;

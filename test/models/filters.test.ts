@@ -164,10 +164,20 @@ describe("anthropic messages", () => {
 });
 
 describe("stream transport", () => {
-  it("passes an error event and unknown events through untouched", async () => {
+  it("passes an error event and unknown JSON events through untouched; an event that is not JSON is unfilterable", async () => {
     const text =
-      'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\nevent: odd\ndata: not json\n\n';
+      'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\nevent: odd\ndata: {"odd":1}\n\n';
     expect(await filterText(messagesStreamFilter(gate().g), [text])).toBe(text);
+    const bad = `${text}event: odd\ndata: not json\n\nevent: later\ndata: {}\n\n`;
+    const failed: unknown[] = [];
+    const relay = sseRelay(messagesStreamFilter(gate().g), undefined, (e) => {
+      failed.push(e);
+      return "event: error\ndata: {}\n\n";
+    });
+    const out = relay.chunk?.(new TextEncoder().encode(bad));
+    expect(out).toBe(`${text}event: error\ndata: {}\n\n`);
+    expect(relay.finished?.()).toBe(true);
+    expect(failed).toHaveLength(1);
   });
 
   it("emits each event as soon as it is complete, before the stream ends", async () => {

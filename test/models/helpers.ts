@@ -80,3 +80,24 @@ export const chatTools = (...names: string[]) =>
     type: "function" as const,
     function: { name, parameters: { type: "object", properties: { query: { type: "string" } } } },
   }));
+
+/** A provider answer stored on the mock provider verbatim: status, headers and the body's chunks. */
+export interface ScriptedAnswer {
+  status?: number;
+  headers?: Record<string, string>;
+  chunks: string[];
+}
+
+/** Stores a scripted answer; the returned headers make the mock provider send it. */
+export async function scripted(answer: ScriptedAnswer): Promise<Record<string, string>> {
+  const id = `s${Date.now()}-${counter++}`;
+  const res = await fetch(`${provider}/_script/${id}`, { method: "PUT", body: JSON.stringify(answer) });
+  if (res.status !== 204) throw new Error(`script not stored: ${res.status}`);
+  return { "x-mock-script": id };
+}
+
+/** One server-sent event with JSON data (and an optional event name). */
+export const sse = (data: unknown, event?: string): string =>
+  `${event === undefined ? "" : `event: ${event}\n`}data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
+
+export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8" };

@@ -11,6 +11,8 @@
  *   x-mock-chunk: n         the stream's bytes are written in n-byte pieces instead of one write per event
  *   x-mock-id: id           the request is recorded; `GET /_seen/<id>` returns { headers, body }
  *   x-mock-cut: n           the stream's connection is dropped after its first n events (no end, no error event)
+ *   x-mock-script: id       the answer is the one stored by `PUT /_script/<id>` { status, headers, chunks }: any
+ *                           status, headers and bytes, written chunk by chunk (hostile-provider tests)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
@@ -25,6 +27,12 @@ interface Scenario {
 }
 
 const seen = new Map<string, { headers: IncomingMessage["headers"]; body: unknown }>();
+interface Script {
+  status?: number;
+  headers?: Record<string, string>;
+  chunks: string[];
+}
+const scripts = new Map<string, Script>();
 const argsOf = (name: string) => JSON.stringify({ query: `for ${name}`, n: 1 });
 const halves = (s: string) => [s.slice(0, 7), s.slice(7)];
 const deltas = (s: Scenario) => (s.text === "" ? [] : Array.from({ length: s.repeat }, () => s.text));
@@ -260,11 +268,26 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(record ? 200 : 404, { "content-type": "application/json" }).end(JSON.stringify(record ?? null));
     return;
   }
+  if (req.method === "PUT" && path.startsWith("/_script/")) {
+    scripts.set(path.slice("/_script/".length), JSON.parse(Buffer.concat(chunks).toString("utf8")) as Script);
+    res.writeHead(204).end();
+    return;
+  }
   const api = APIS[path];
   const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Json;
   const h = (name: string) => (req.headers[name] as string | undefined) ?? undefined;
   const id = h("x-mock-id");
   if (id) seen.set(id, { headers: req.headers, body });
+  const script = scripts.get(h("x-mock-script") ?? "");
+  if (script !== undefined) {
+    res.writeHead(script.status ?? 200, script.headers ?? {});
+    for (const c of script.chunks) {
+      res.write(c);
+      await new Promise((r) => setImmediate(r));
+    }
+    res.end();
+    return;
+  }
   const status = Number(h("x-mock-status") ?? 200);
   if (api === undefined || status !== 200) {
     res

@@ -4,26 +4,29 @@
  */
 
 import { rewriteChat } from "./chat-request";
-import { chatStreamFilter, filterChatCompletion } from "./chat-response";
+import { chatStreamError, chatStreamFilter, filterChatCompletion } from "./chat-response";
 import type { Obj } from "./json";
 import { rewriteMessages } from "./messages-request";
-import { filterMessage, messagesStreamFilter } from "./messages-response";
+import { filterMessage, messagesStreamError, messagesStreamFilter } from "./messages-response";
 import type { ToolGate } from "./policy";
 import type { ModelLane } from "./request-common";
+import type { ApiPath } from "./request-fields";
 import { rewriteResponses } from "./responses-request";
-import { filterResponse, responsesStreamFilter } from "./responses-response";
+import { filterResponse, responsesStreamError, responsesStreamFilter } from "./responses-response";
 import type { EventFilter } from "./sse";
 
 export type Provider = "openai" | "anthropic";
 
 export interface ModelApi {
   /** The path after `/v1/`, at the gateway and at the provider's `model.baseUrl`. */
-  path: string;
+  path: ApiPath;
   provider: Provider;
   rewrite(body: Obj, lane: ModelLane): void;
   /** Filters a JSON answer in place; true when it changed. */
   filterJson(body: Obj, gate: ToolGate): boolean;
   streamFilter(gate: ToolGate): EventFilter;
+  /** The API's own error event, ending a stream that cannot be filtered (CONTRACT §2.2.1). */
+  streamError(message: string): string;
 }
 
 export const MODEL_APIS: readonly ModelApi[] = [
@@ -33,6 +36,7 @@ export const MODEL_APIS: readonly ModelApi[] = [
     rewrite: rewriteChat,
     filterJson: filterChatCompletion,
     streamFilter: chatStreamFilter,
+    streamError: chatStreamError,
   },
   {
     path: "responses",
@@ -40,6 +44,7 @@ export const MODEL_APIS: readonly ModelApi[] = [
     rewrite: rewriteResponses,
     filterJson: filterResponse,
     streamFilter: responsesStreamFilter,
+    streamError: responsesStreamError,
   },
   {
     path: "messages",
@@ -47,5 +52,6 @@ export const MODEL_APIS: readonly ModelApi[] = [
     rewrite: rewriteMessages,
     filterJson: filterMessage,
     streamFilter: messagesStreamFilter,
+    streamError: messagesStreamError,
   },
 ];

@@ -1,36 +1,58 @@
 /**
- * Withholds disallowed tool calls from OpenAI Chat Completions answers, JSON and streamed (CONTRACT §2.2).
+ * Withholds disallowed tool calls from OpenAI Chat Completions answers, JSON and streamed (CONTRACT §2.2, §2.2.1).
  * https://platform.openai.com/docs/api-reference/chat/object and .../chat-streaming
  *
  * A stream announces each call in a delta `{index, id, type, function:{name, arguments:""}}` and then streams its
- * arguments under the same `index`. The name arrives whole in that first delta (the SDK's ChatCompletionStream
- * relies on it too: it assigns the name, never concatenates it), so the call is decided right there; a first
- * delta without a name is withheld. Kept calls are renumbered 0, 1, ... per choice, and a `finish_reason` of
- * `tool_calls` (or legacy `function_call`) becomes `stop` when every call of the choice was withheld.
+ * arguments under the same `index`. A call is judged by its own identity, not by its index: a delta at an index
+ * already seen that brings another `id`, name or type is a new call (several OpenAI-compatible servers number
+ * parallel calls all `0`; the SDK would overwrite the name and keep appending arguments), judged again and given
+ * an index of its own. A delta that names no tool is withheld. Kept calls are renumbered 0, 1, ... per choice, and
+ * a `finish_reason` of `tool_calls` (or legacy `function_call`) becomes `stop` when every call was withheld.
+ * Anything not fully readable where a call may be throws `Unfilterable`.
  */
-import { isObj, list, type Obj, obj, parseObj, str } from "./json";
-import type { ToolGate } from "./policy";
+import { isObj, type Obj, parseObj, str } from "./json";
+import { type ToolGate, Unfilterable } from "./policy";
 import { type EventFilter, serializeEvent } from "./sse";
-import { chatToolName } from "./tool-names";
+import { chatToolNames } from "./tool-names";
 
 const CALL_FINISH = new Set(["tool_calls", "function_call"]);
 /**
- * Most chunks carry only text, and parsing them is most of the filter's cost. A chunk whose data never spells
- * a call field cannot need a change; data with a `\u` escape is always parsed, since JSON may escape a key.
+ * Most chunks carry only text. Every event is parsed (it must be strict JSON), but one whose data never spells a
+ * call field cannot need a change; data with a `\u` escape is always walked, since JSON may escape a key.
  */
 const MAY_CALL = /tool_calls|function_call|\\u/;
+
+const nonEmpty = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
+
+function arrayOrNone(v: unknown, what: string): unknown[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw new Unfilterable(`${what} is not an array`);
+  return v;
+}
+
+function objOrNone(v: unknown, what: string): Obj | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) throw new Unfilterable(`${what} is not an object`);
+  return v;
+}
 
 /** Filters a `chat.completion` in place; true when it changed. */
 export function filterChatCompletion(body: Obj, gate: ToolGate): boolean {
   let changed = false;
-  for (const choice of list(body.choices) ?? []) {
-    const message = obj(obj(choice)?.message);
-    if (!isObj(choice) || message === undefined) continue;
+  for (const choice of arrayOrNone(body.choices, "choices") ?? []) {
+    if (!isObj(choice)) throw new Unfilterable("a choice is not an object");
+    if (choice.delta !== undefined) throw new Unfilterable("a completion choice carries a stream delta");
+    const message = objOrNone(choice.message, "message");
+    if (message === undefined) continue;
     let kept = 0;
     let withheld = false;
-    const calls = list(message.tool_calls);
+    const calls = arrayOrNone(message.tool_calls, "tool_calls");
     if (calls !== undefined) {
-      const allowed = calls.filter((c) => isObj(c) && gate.admit(chatToolName(c)));
+      const allowed = calls.filter((c) => {
+        if (!isObj(c)) throw new Unfilterable("a tool call is not an object");
+        return gate.admitCall(chatToolNames(c));
+      });
       kept += allowed.length;
       if (allowed.length < calls.length) {
         withheld = true;
@@ -38,9 +60,9 @@ export function filterChatCompletion(body: Obj, gate: ToolGate): boolean {
         else delete message.tool_calls;
       }
     }
-    const fn = obj(message.function_call);
+    const fn = objOrNone(message.function_call, "function_call");
     if (fn !== undefined) {
-      if (gate.admit(str(fn.name) ?? "")) kept++;
+      if (gate.admitCall([str(fn.name) ?? ""])) kept++;
       else {
         withheld = true;
         delete message.function_call;
@@ -52,13 +74,20 @@ export function filterChatCompletion(body: Obj, gate: ToolGate): boolean {
   return changed;
 }
 
+/** The call currently streaming at one upstream index: who it is, and where the client sees it (null: withheld). */
+interface CallState {
+  slot: number | null;
+  id: string | undefined;
+  name: string | undefined;
+  type: string | undefined;
+}
+
 interface ChoiceState {
-  /** Upstream call index → index sent to the client, or null when withheld. */
-  slots: Map<number, number | null>;
+  calls: Map<number, CallState>;
   kept: number;
   withheld: boolean;
-  /** The legacy `function_call` of this choice: undecided, kept or withheld. */
-  fn: boolean | null;
+  /** The legacy `function_call` of this choice: its name and fate, or null before it starts. */
+  fn: { name: string; kept: boolean } | null;
 }
 
 /** The stream filter for `chat.completion.chunk` events. */
@@ -67,20 +96,24 @@ export function chatStreamFilter(gate: ToolGate): EventFilter {
   const stateOf = (index: number): ChoiceState => {
     let s = states.get(index);
     if (s === undefined) {
-      s = { slots: new Map(), kept: 0, withheld: false, fn: null };
+      s = { calls: new Map(), kept: 0, withheld: false, fn: null };
       states.set(index, s);
     }
     return s;
   };
   return (ev) => {
-    if (ev.data === null || !MAY_CALL.test(ev.data)) return ev.raw;
-    const chunk = ev.data === "[DONE]" ? undefined : parseObj(ev.data);
-    const choices = list(chunk?.choices);
-    if (chunk === undefined || choices === undefined || choices.length === 0) return ev.raw;
+    if (ev.data === null || ev.data === "[DONE]") return ev.raw;
+    const chunk = parseObj(ev.data);
+    if (chunk === undefined) throw new Unfilterable("an event's data is not a JSON object");
+    const choices = arrayOrNone(chunk.choices, "choices");
+    if (choices === undefined || choices.length === 0 || !MAY_CALL.test(ev.data)) return ev.raw;
     let changed = false;
     const out: unknown[] = [];
     for (const choice of choices) {
-      const verdict = isObj(choice) ? filterChoice(choice, stateOf(Number(choice.index ?? 0)), gate) : "same";
+      if (!isObj(choice)) throw new Unfilterable("a choice is not an object");
+      const index = choice.index ?? 0;
+      if (!isIndex(index)) throw new Unfilterable("a choice index is not a number");
+      const verdict = filterChoice(choice, stateOf(index), gate);
       if (verdict !== "same") changed = true;
       if (verdict !== "drop") out.push(choice);
     }
@@ -92,52 +125,89 @@ export function chatStreamFilter(gate: ToolGate): EventFilter {
   };
 }
 
-function filterChoice(choice: Obj, s: ChoiceState, gate: ToolGate): "same" | "changed" | "drop" {
-  const delta = obj(choice.delta);
+/** Whether a call delta starts a call other than the one streaming at its index. */
+function isNewCall(cur: CallState, id: string | undefined, name: string | undefined, type: string | undefined) {
+  return (
+    (id !== undefined && id !== cur.id) ||
+    (name !== undefined && name !== cur.name) ||
+    (type !== undefined && cur.type !== undefined && type !== cur.type)
+  );
+}
+
+/** Keeps a call delta (possibly renumbered or completed), or drops it. */
+function filterCall(call: Obj, s: ChoiceState, gate: ToolGate): "same" | "changed" | "drop" {
+  const index = call.index;
+  if (!isIndex(index)) throw new Unfilterable("a tool call delta has no index");
+  const fn = objOrNone(call.function, "function");
+  const custom = objOrNone(call.custom, "custom");
+  const id = nonEmpty(call.id);
+  const name = nonEmpty(fn?.name) ?? nonEmpty(custom?.name);
+  const type = nonEmpty(call.type);
+  let cur = s.calls.get(index);
   let changed = false;
-  const calls = list(delta?.tool_calls);
+  if (cur === undefined || isNewCall(cur, id, name, type)) {
+    const ok = gate.admitCall(chatToolNames(call));
+    cur = { slot: ok ? s.kept++ : null, id: id ?? cur?.id, name: name ?? cur?.name, type: type ?? cur?.type };
+    if (!ok) s.withheld = true;
+    s.calls.set(index, cur);
+    // A call told apart at a reused index reaches the client whole: with its id and type.
+    if (ok && id === undefined && cur.id !== undefined) {
+      call.id = cur.id;
+      changed = true;
+    }
+    if (ok && type === undefined) {
+      call.type = cur.type ?? "function";
+      changed = true;
+    }
+  }
+  if (cur.slot === null) return "drop";
+  if (cur.slot !== index) {
+    call.index = cur.slot;
+    changed = true;
+  }
+  return changed ? "changed" : "same";
+}
+
+function filterChoice(choice: Obj, s: ChoiceState, gate: ToolGate): "same" | "changed" | "drop" {
+  if (choice.message !== undefined) throw new Unfilterable("a stream choice carries a whole message");
+  const delta = objOrNone(choice.delta, "delta");
+  let changed = false;
+  const calls = arrayOrNone(delta?.tool_calls, "tool_calls");
   if (delta !== undefined && calls !== undefined) {
     const kept: unknown[] = [];
     for (const call of calls) {
-      if (!isObj(call) || typeof call.index !== "number") {
-        changed = true; // not a call we can follow: withheld
-        continue;
-      }
-      let slot = s.slots.get(call.index);
-      if (slot === undefined) {
-        slot = gate.admit(chatToolName(call)) ? s.kept++ : null;
-        if (slot === null) s.withheld = true;
-        s.slots.set(call.index, slot);
-      }
-      if (slot === null) {
-        changed = true;
-        continue;
-      }
-      if (slot !== call.index) {
-        call.index = slot;
-        changed = true;
-      }
-      kept.push(call);
+      if (!isObj(call)) throw new Unfilterable("a tool call delta is not an object");
+      const verdict = filterCall(call, s, gate);
+      if (verdict !== "drop") kept.push(call);
+      if (verdict !== "same") changed = true;
     }
     if (kept.length > 0) delta.tool_calls = kept;
     else delete delta.tool_calls;
   }
-  const fn = obj(delta?.function_call);
+  const fn = objOrNone(delta?.function_call, "function_call");
   if (delta !== undefined && fn !== undefined) {
-    if (s.fn === null) {
-      s.fn = gate.admit(str(fn.name) ?? "");
-      if (!s.fn) s.withheld = true;
+    const name = nonEmpty(fn.name);
+    if (s.fn === null || (name !== undefined && name !== s.fn.name)) {
+      s.fn = { name: name ?? "", kept: gate.admitCall([name ?? ""]) };
+      if (!s.fn.kept) s.withheld = true;
     }
-    if (!s.fn) {
+    if (!s.fn.kept) {
       delete delta.function_call;
       changed = true;
     }
   }
-  if (s.withheld && s.kept === 0 && s.fn !== true && CALL_FINISH.has(str(choice.finish_reason) ?? "")) {
+  const fnKept = s.fn?.kept === true;
+  if (s.withheld && s.kept === 0 && !fnKept && CALL_FINISH.has(str(choice.finish_reason) ?? "")) {
     choice.finish_reason = "stop";
     changed = true;
   }
   if (!changed) return "same";
   const empty = delta === undefined || Object.keys(delta).length === 0;
   return empty && choice.finish_reason == null && choice.logprobs == null ? "drop" : "changed";
+}
+
+/** The API's own stream error (the SDK throws it as an APIError), ending a stream the gateway cannot filter. */
+export function chatStreamError(message: string): string {
+  const error = { message, type: "server_error", param: null, code: "unfilterable_response" };
+  return `data: ${JSON.stringify({ error })}\n\n`;
 }

@@ -1,12 +1,20 @@
 /**
- * The answer side of model traffic (CONTRACT §2.2): a provider response becomes the client's, with disallowed
- * tool calls withheld. Error statuses and bodies that are neither JSON nor an event stream pass through as they
- * are; an event stream is filtered as it flows, a JSON body once it is complete.
+ * The answer side of model traffic (CONTRACT §2.2, §2.2.1): a provider response becomes the client's, with
+ * disallowed tool calls withheld, and nothing passed on that the filter could not fully read.
+ *
+ * - An error status (4xx, 5xx) passes as it is: an SDK never acts on the body of a failed call.
+ * - A redirect is never passed on: the client would follow it to a host whose answer the gateway never sees.
+ * - A 2xx event stream is filtered as it flows; an event the filter cannot read ends it with the API's own
+ *   error event (`onUnfilterable` counts it). A 2xx JSON document is filtered once complete; one that is not
+ *   strict JSON or has an unexpected shape becomes 502 `unfilterable_response`. Any other 2xx body (a missing,
+ *   unknown or non-UTF-8 content type, NDJSON, an encoding the runtime cannot undo) is 502 as well.
  */
+import { HttpError } from "../../errors";
 import { pump } from "../pump";
 import type { ModelApi } from "./apis";
 import { parseObj } from "./json";
-import type { ToolGate } from "./policy";
+import { answerKind } from "./media";
+import { type ToolGate, Unfilterable } from "./policy";
 import { sseRelay } from "./sse";
 
 export interface StreamHooks {
@@ -16,7 +24,16 @@ export interface StreamHooks {
   onEnd?: () => void;
   /** The provider cut the event stream short (not the client leaving). */
   onCut?: (error: unknown) => void;
+  /** The stream held something the filter could not read; it was ended with the API's error event. */
+  onUnfilterable?: (error: Unfilterable) => void;
 }
+
+export const unfilterable = (why: string): HttpError =>
+  new HttpError(
+    502,
+    "unfilterable_response",
+    `the provider's answer could not be filtered, so it was withheld: ${why}`,
+  );
 
 export async function enforceResponse(
   upstream: Response,
@@ -24,23 +41,38 @@ export async function enforceResponse(
   gate: ToolGate,
   stream: StreamHooks,
 ): Promise<Response> {
-  const type = upstream.headers.get("content-type") ?? "";
+  if (upstream.status >= 300 && upstream.status < 400) {
+    await upstream.body?.cancel();
+    throw unfilterable(`a redirect (${upstream.status}) is never passed on`);
+  }
   if (!upstream.ok || upstream.body === null) return new Response(upstream.body, upstream);
+  const kind = answerKind(upstream.headers);
   const headers = new Headers(upstream.headers);
   // The body is re-encoded by us: its length changes, and the runtime already decoded any content-encoding.
   headers.delete("content-length");
   headers.delete("content-encoding");
-  if (type.includes("text/event-stream")) {
-    const relay = { ...sseRelay(api.streamFilter(gate), stream.onEnd), cut: stream.onCut };
-    return new Response(pump(upstream.body, stream.waitUntil, relay), {
-      status: upstream.status,
-      headers,
-    });
+  if (kind === "sse") {
+    const failed = (error: Unfilterable) => {
+      stream.onUnfilterable?.(error);
+      return api.streamError(`the gateway withheld the rest of this answer: ${error.message}`);
+    };
+    const relay = { ...sseRelay(api.streamFilter(gate), stream.onEnd, failed), cut: stream.onCut };
+    return new Response(pump(upstream.body, stream.waitUntil, relay), { status: upstream.status, headers });
   }
-  if (!type.includes("json")) return new Response(upstream.body, upstream);
+  if (kind !== "json") {
+    await upstream.body.cancel();
+    throw unfilterable(`content type ${JSON.stringify(upstream.headers.get("content-type"))} cannot be read`);
+  }
   const text = await upstream.text();
   const body = parseObj(text);
-  const changed = body !== undefined && api.filterJson(body, gate);
+  if (body === undefined) throw unfilterable("the body is not a JSON object");
+  let changed: boolean;
+  try {
+    changed = api.filterJson(body, gate);
+  } catch (error) {
+    if (error instanceof Unfilterable) throw unfilterable(error.message);
+    throw error;
+  }
   if (gate.approvalRequired.length > 0) headers.set("x-agent-approval-required", gate.approvalRequired.join(","));
   return new Response(changed ? JSON.stringify(body) : text, { status: upstream.status, headers });
 }

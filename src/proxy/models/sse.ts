@@ -6,6 +6,7 @@
  * are the same for every split.
  */
 import type { Relay } from "../pump";
+import { Unfilterable } from "./policy";
 
 export interface SseEvent {
   /** The event's text as received, its terminating blank line included. */
@@ -129,21 +130,38 @@ export type EventFilter = (ev: SseEvent) => string;
  * Events through a filter, as a relay for `pump` (src/proxy/pump.ts). Each upstream chunk yields at once the
  * output of every event it completes; nothing waits for the end of the stream, and an upstream error errors the
  * client's stream. `onEnd` runs once the stream has ended cleanly and its last event was filtered (not after an
- * error).
+ * error). When the filter throws `Unfilterable` (CONTRACT §2.2.1), `onUnfilterable` gives the API's own error
+ * event: it is sent in place of that event and of everything after it, and the relay reports itself finished,
+ * so the pump closes the client's stream and stops reading the provider's. Without it, the error propagates and
+ * the client's stream fails.
  */
-export function sseRelay(filter: EventFilter, onEnd?: () => void): Relay {
+export function sseRelay(
+  filter: EventFilter,
+  onEnd?: () => void,
+  onUnfilterable?: (error: Unfilterable) => string,
+): Relay {
   const parser = new SseParser();
+  let finished = false;
   const emit = (events: SseEvent[]) => {
     let out = "";
-    for (const ev of events) out += filter(ev);
+    for (const ev of events) {
+      try {
+        out += filter(ev);
+      } catch (error) {
+        if (!(error instanceof Unfilterable) || onUnfilterable === undefined) throw error;
+        finished = true;
+        return out + onUnfilterable(error);
+      }
+    }
     return out;
   };
   return {
     chunk: (bytes) => emit(parser.push(bytes)),
     end: () => {
       const out = emit(parser.end());
-      onEnd?.();
+      if (!finished) onEnd?.();
       return out;
     },
+    finished: () => finished,
   };
 }
