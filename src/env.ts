@@ -17,6 +17,11 @@ export interface Bindings {
   OPENAI_API_KEY?: string;
   /** When set, replaces the client's credentials on Anthropic model traffic (CONTRACT §2.2). A secret. */
   ANTHROPIC_API_KEY?: string;
+  /**
+   * Comma-separated hosts (`host` or `host:port`) that may receive OPENAI_API_KEY / ANTHROPIC_API_KEY
+   * (CONTRACT §2.2). Default `api.openai.com,api.anthropic.com`.
+   */
+  PROVIDER_HOSTS?: string;
   /** "control" (default): ask the control plane for fresh state, KV as fallback. "kv": KV only. */
   FRESHNESS?: string;
 }

@@ -5,16 +5,16 @@
  */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { Bindings } from "../env";
 import { HttpError } from "../errors";
 import { forward, upstreamUrl } from "../proxy/forward";
 import { upstreamHeaders } from "../proxy/headers";
-import { MODEL_APIS, type ModelApi, type Provider } from "../proxy/models/apis";
-import { applyCredentials } from "../proxy/models/credentials";
+import { MODEL_APIS, type ModelApi } from "../proxy/models/apis";
 import { enforceResponse } from "../proxy/models/enforce";
+import { checkQuery, filterFeatureHeaders } from "../proxy/models/feature-headers";
 import { type Obj, parseObj } from "../proxy/models/json";
 import { ToolGate } from "../proxy/models/policy";
 import { modelLaneOf } from "../proxy/models/request-common";
+import { applyModelSecret, authorizeModelCall } from "./model-keys";
 import { type DataPlaneEnv, type Door, dataPlane } from "./pipeline";
 
 export const models = new Hono<DataPlaneEnv>();
@@ -32,8 +32,6 @@ export const MODEL_TIMEOUT_MS = 600_000;
  */
 export const MODEL_BODY_LIMIT = 10 * 1024 * 1024;
 
-const secretOf = (env: Bindings, p: Provider) => (p === "openai" ? env.OPENAI_API_KEY : env.ANTHROPIC_API_KEY);
-
 models.use(
   "/models/*",
   bodyLimit({
@@ -44,13 +42,18 @@ models.use(
   }),
 );
 
-const door = { route: "model", agentOf: (c) => c.req.param("agent") ?? "" } satisfies Door<DataPlaneEnv>;
-
-for (const api of MODEL_APIS)
+for (const api of MODEL_APIS) {
+  const door = {
+    route: "model",
+    agentOf: (c) => c.req.param("agent") ?? "",
+    // With a deployment secret, the caller's token is checked before anything else (gateway/model-keys.ts).
+    authorize: (c, agent) => authorizeModelCall(c.env, agent, api.provider, c.req.raw.headers),
+  } satisfies Door<DataPlaneEnv>;
   models.post(
     `/models/:agent/v1/${api.path}`,
     dataPlane(door, (c) => serveModel(c, api)),
   );
+}
 
 async function serveModel(c: Context<DataPlaneEnv>, api: ModelApi): Promise<Response> {
   const d = c.get("decision");
@@ -62,15 +65,25 @@ async function serveModel(c: Context<DataPlaneEnv>, api: ModelApi): Promise<Resp
       provider: model.provider,
     });
   }
+  const search = new URL(c.req.url).search;
+  checkQuery(search);
+  const headers = upstreamHeaders(c.req.raw.headers, d);
+  applyModelSecret(c.env, api.provider, model.baseUrl, headers);
   const body = await readJsonObject(c.req.raw);
   const lane = modelLaneOf(d);
   api.rewrite(body, lane);
-  const headers = upstreamHeaders(c.req.raw.headers, d);
   headers.delete("content-length");
   headers.set("content-type", "application/json");
-  applyCredentials(headers, api.provider, secretOf(c.env, api.provider));
+  // The filter reads only what the runtime can decode: the client's wish for another encoding is not passed.
+  headers.set("accept-encoding", "gzip");
+  const removed = filterFeatureHeaders(headers, api.provider, lane.policy);
+  if (removed.length > 0) {
+    console.log(
+      JSON.stringify({ msg: "feature headers removed", agent: d.agent, release: d.release.version, removed }),
+    );
+  }
   const upstream = await forward(
-    upstreamUrl(model.baseUrl, `/${api.path}`, new URL(c.req.url).search),
+    upstreamUrl(model.baseUrl, `/${api.path}`, search),
     { method: "POST", headers, body: JSON.stringify(body) },
     MODEL_TIMEOUT_MS,
   );
@@ -97,13 +110,34 @@ async function serveModel(c: Context<DataPlaneEnv>, api: ModelApi): Promise<Resp
     },
     // A stream the provider cuts short after its headers is counted when it happens, like on the agent route.
     onCut: (error) => exchange.cut(error),
+    // A stream the filter cannot read is ended with the API's error event and counted like a provider failure.
+    onUnfilterable: (error) => {
+      console.error(
+        JSON.stringify({
+          msg: "unfilterable stream ended",
+          agent: d.agent,
+          release: d.release.version,
+          failureClass: "upstream_error",
+          error: error.message,
+        }),
+      );
+      exchange.late("upstream_error");
+    },
   });
   if (gate.blocked.length > 0) exchange.blocked = true;
   return response;
 }
 
+/** The client's JSON body. A body the client never finished sending is its failure: 400, never counted. */
 async function readJsonObject(req: Request): Promise<Obj> {
-  const body = parseObj(await req.text());
+  let text: string;
+  try {
+    text = await req.text();
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(400, "upload_incomplete", `the request body did not arrive whole: ${String(err)}`);
+  }
+  const body = parseObj(text);
   if (body === undefined) throw new HttpError(400, "invalid_json", "the request body must be a JSON object");
   return body;
 }

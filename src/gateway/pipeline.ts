@@ -69,6 +69,8 @@ export interface Door<E extends DataPlaneEnv> {
   route: Route;
   /** The agent the request names (any string; the pipeline checks it). */
   agentOf(c: Context<E>): string;
+  /** Runs before the decision, so a caller it refuses learns nothing else (the model route's keys). */
+  authorize?(c: Context<E>, agent: string): Promise<void>;
   /** The answer in mode `off`; by default the release's user fallback as the release wrote it. */
   offAnswer?(decision: Decision): Response;
 }
@@ -88,6 +90,7 @@ export function dataPlane<E extends DataPlaneEnv>(
     let thrown: string | null = null;
     try {
       if (!AGENT_ID.test(agent)) throw unknownAgent();
+      if (door.authorize) await door.authorize(c, agent);
       ({ decision, stale } = await decideRequest(c, agent));
       if (decision.kind === "off" || decision.kind === "failsafe") {
         response =

@@ -1,7 +1,9 @@
 /**
- * Forwarding one request to an upstream, streaming both bodies (CONTRACT §2.1). The timeout covers the wait for
- * the upstream's response headers; once they arrive the body streams for as long as it lasts, so long agent
- * streams are not cut. Unreachable → 502 `upstream_unreachable`; too slow → 504 `upstream_timeout`.
+ * Forwarding one request to an upstream, streaming both bodies (CONTRACT §2.1). The timeout starts once the
+ * client's request body has been sent whole (CONTRACT §2.2.1: a slow upload is the client's, not the release's)
+ * and covers the wait for the upstream's response headers; once they arrive the body streams for as long as it
+ * lasts, so long agent streams are not cut. Unreachable → 502 `upstream_unreachable`; too slow → 504
+ * `upstream_timeout`; a client whose upload breaks off → 400 `upload_incomplete`, which no failure class counts.
  */
 import { HttpError } from "../errors";
 
@@ -10,13 +12,34 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export async function forward(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   const controller = new AbortController();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    timer ??= setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+  };
+  let uploadFailed: unknown = null;
+  let uploaded: Promise<void> = Promise.resolve();
+  let body = init.body;
+  if (body instanceof ReadableStream) {
+    const watched = watchUpload(body, new Headers(init.headers).get("content-length"), arm, (error) => {
+      uploadFailed = error ?? "the upload ended early";
+      controller.abort();
+    });
+    body = watched.body;
+    uploaded = watched.done;
+  } else arm();
   try {
-    return await fetch(url, { ...init, signal: controller.signal, redirect: "manual" });
+    return await fetch(url, { ...init, body, signal: controller.signal, redirect: "manual" });
   } catch (err) {
+    // The fetch may fail a moment before the upload loop learns why (a short body fails at its close): wait for
+    // it briefly, so the client's failure is not taken for the upstream's.
+    await Promise.race([uploaded, new Promise((r) => setTimeout(r, 50))]);
+    if (uploadFailed !== null) {
+      console.log(JSON.stringify({ msg: "client upload incomplete", error: String(uploadFailed) }));
+      throw new HttpError(400, "upload_incomplete", "the request body did not arrive whole");
+    }
     if (timedOut) throw new HttpError(504, "upstream_timeout", `the upstream did not answer within ${timeoutMs} ms`);
     throw new HttpError(
       502,
@@ -26,6 +49,55 @@ export async function forward(url: string, init: RequestInit, timeoutMs: number)
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The client's body, moved by a read/write loop so the gateway knows when it was sent whole (`sent`) and when
+ * the client's side broke (`failed`: a failed read). A failed write is the upstream no longer reading: the
+ * timeout then runs as usual. A declared length stays declared (FixedLengthStream), so the upstream sees the
+ * same framing as before.
+ */
+function watchUpload(
+  body: ReadableStream<Uint8Array>,
+  length: string | null,
+  sent: () => void,
+  failed: (error: unknown) => void,
+): { body: ReadableStream<Uint8Array>; done: Promise<void> } {
+  const n = length === null ? Number.NaN : Number(length);
+  const declared = Number.isSafeInteger(n) && n >= 0;
+  const { readable, writable } = declared ? new FixedLengthStream(n) : new IdentityTransformStream();
+  let bytes = 0;
+  const reader = body.getReader();
+  const writer = writable.getWriter();
+  const done = (async () => {
+    for (;;) {
+      let read: ReadableStreamReadResult<Uint8Array>;
+      try {
+        read = await reader.read();
+      } catch (error) {
+        failed(error);
+        await writer.abort(error).catch(() => {});
+        return;
+      }
+      if (read.done) {
+        // A body shorter than the length it declared is the client's failure too.
+        if (declared && bytes !== n) {
+          failed(new Error(`the body ended after ${bytes} of ${n} declared bytes`));
+          await writer.abort().catch(() => {});
+        } else await writer.close().then(sent, sent); // a close that fails is the upstream no longer reading
+        return;
+      }
+      bytes += read.value.byteLength;
+      try {
+        await writer.write(read.value);
+      } catch {
+        sent();
+        await reader.cancel().catch(() => {});
+        return;
+      }
+    }
+  })();
+  return { body: readable, done };
 }
 
 /**
@@ -64,5 +136,6 @@ export function thrownFailure(err: unknown): string | null {
   if (!(err instanceof HttpError)) return null;
   if (err.code === "upstream_timeout") return "upstream_timeout";
   if (err.code === "upstream_unreachable" || err.code === "upstream_truncated") return "upstream_error";
+  if (err.code === "unfilterable_response") return "upstream_error";
   return null;
 }
