@@ -8,12 +8,14 @@ import type { AppEnv } from "./env";
 import { errorResponse, toResponse } from "./errors";
 import { agents } from "./gateway/agents";
 import { health } from "./gateway/health";
+import { mcp } from "./gateway/mcp";
 import { models } from "./gateway/models";
 
 const app = new Hono<AppEnv>();
 app.route("/", health);
 app.route("/", agents);
 app.route("/", models);
+app.route("/", mcp);
 app.route("/", admin);
 app.notFound(() => errorResponse(404, "not_found", "no such route"));
 app.onError((err) => toResponse(err));

@@ -6,5 +6,7 @@ declare module "vitest" {
     upstream: string;
     /** The mock model provider (test/setup/mock-provider.ts). */
     provider: string;
+    /** The MCP tool server (test/setup/mcp-server.ts). */
+    mcp: string;
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Field-by-field difference of two manifests (CONTRACT §4.2 `diff`). Tools and workflows are matched by name,
- * so reordering tools is not a change and a renamed tool shows as one removed and one added.
+ * Field-by-field difference of two manifests (CONTRACT §4.2 `diff`). Tools, workflows and MCP servers are matched
+ * by name, so reordering tools is not a change and a renamed tool shows as one removed and one added; a release
+ * that gains its first MCP server shows that server (`mcpServers.helpdesk`), not the whole map.
  * Paths use dots and name-keyed brackets: `tools[issue_refund].risk`, `workflows.simple.upstream`; a plan's steps
  * by position: `rollout.plan.steps[1].holdSeconds`, `rollout.plan.promote`.
  */
@@ -52,9 +53,10 @@ const byName = <T extends { name: string }>(items: readonly T[] | undefined): Re
 
 export function diffManifests(from: Manifest, to: Manifest): Change[] {
   const out: Change[] = [];
-  const { tools: toolsA, ...restA } = from;
-  const { tools: toolsB, ...restB } = to;
+  const { tools: toolsA, mcpServers: serversA, ...restA } = from;
+  const { tools: toolsB, mcpServers: serversB, ...restB } = to;
   walk("", restA, restB, out);
+  if (serversA !== undefined || serversB !== undefined) walk("mcpServers", serversA ?? {}, serversB ?? {}, out);
   const a = byName(toolsA);
   const b = byName(toolsB);
   for (const name of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {

@@ -1,6 +1,7 @@
 /**
  * The readiness gate (CONTRACT §4.3): the five questions a release must answer before it may become `active`
- * or `canary`. Returns what is missing, in a fixed order, so the refusal names every gap at once.
+ * or `canary`, and that each tool it declares can be reached as declared (a tool's MCP server exists). Returns
+ * what is missing, in a fixed order, so the refusal names every gap at once.
  */
 import type { Manifest, Plan, Trigger } from "./schema";
 
@@ -23,6 +24,11 @@ export function readinessGaps({ manifest, digest, releaseExists }: ReadinessInpu
   if (!r?.triggers?.length) missing.push("rollout.triggers: no signal is named that justifies rollback");
   if (!r?.userFallback) missing.push("rollout.userFallback: nothing is said for users if rollback is not enough");
   if (r?.plan) missing.push(...planGaps(r.plan, r.triggers ?? []));
+  // A tool must be reachable as declared: its server named in `mcpServers` (CONTRACT §1.1, §2.4).
+  for (const t of manifest.tools) {
+    if (t.server !== undefined && !Object.hasOwn(manifest.mcpServers ?? {}, t.server))
+      missing.push(`tools[${t.name}].server: server ${t.server} is not declared in mcpServers`);
+  }
   return missing;
 }
 

@@ -32,11 +32,25 @@ const JsonObject = z.record(z.string(), z.unknown());
 /** An http(s) URL; IP-literal and single-label hosts are allowed (internal upstreams, local development). */
 const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048);
 
+/** Names of a release's MCP servers (the `{server}` of `/mcp/{agent}/{server}`, CONTRACT §2.4). */
+export const SERVER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const ServerName = z
+  .string()
+  .regex(SERVER_NAME, "must be 1-64 characters of A-Z a-z 0-9 _ . -, starting with a letter or digit");
+
 export const Tool = z.strictObject({
   name: ToolName,
   risk: Risk,
   approval: z.literal("always").optional(),
   description: z.string().max(4096).optional(),
+  /** The `mcpServers` entry that serves this tool (§1.1); absent: the runtime or the model API runs it. */
+  server: ServerName.optional(),
+});
+
+/** An MCP server of the release, reached over Streamable HTTP at `url` (§2.4). */
+export const McpServer = z.strictObject({
+  url: HttpUrl,
+  timeoutMs: z.int().min(1).max(600_000).optional(),
 });
 
 export const Workflow = z.strictObject({
@@ -116,6 +130,7 @@ export const Manifest = z
     instructions: z.strictObject({ system: z.string().max(200_000) }),
     model: Model,
     tools: z.array(Tool).max(256),
+    mcpServers: z.record(ServerName, McpServer).optional(),
     workflows: z
       .record(WorkflowName, Workflow)
       .refine((w) => Object.hasOwn(w, "default"), "must declare a `default` workflow"),
@@ -137,6 +152,7 @@ export type Risk = z.infer<typeof Risk>;
 export type Mode = z.infer<typeof Mode>;
 export type Tool = z.infer<typeof Tool>;
 export type Workflow = z.infer<typeof Workflow>;
+export type McpServer = z.infer<typeof McpServer>;
 export type OverrideSet = z.infer<typeof OverrideSet>;
 export type Trigger = z.infer<typeof Trigger>;
 export type TriggerAction = z.infer<typeof TriggerAction>;

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { diffManifests } from "../../src/release/diff";
 import { canonicalJson, digestOf } from "../../src/release/digest";
 import { readinessGaps } from "../../src/release/readiness";
-import type { Manifest } from "../../src/release/schema";
+import { type Manifest, Manifest as ManifestSchema } from "../../src/release/schema";
 import { manifest } from "../helpers/fixtures";
 
 const UP = "http://upstream.test";
@@ -153,6 +153,58 @@ describe("diffManifests", () => {
       expect(diffManifests(to, base).map((c) => c.to)).toEqual([null, null, null]);
     },
   );
+});
+
+describe("MCP servers and tool servers (CONTRACT §1.1)", () => {
+  const base = manifest("bot", "v1", UP);
+  const withServer: Manifest = {
+    ...base,
+    tools: [...base.tools, { name: "create_ticket", risk: "write", server: "helpdesk" }],
+    mcpServers: { helpdesk: { url: "https://mcp.internal/helpdesk", timeoutMs: 30000 } },
+  };
+
+  it("diff names a new server by name, a changed server field, and a tool's server", () => {
+    expect(diffManifests(base, withServer)).toEqual([
+      { path: "mcpServers.helpdesk", from: null, to: { url: "https://mcp.internal/helpdesk", timeoutMs: 30000 } },
+      { path: "tools[create_ticket]", from: null, to: { risk: "write", server: "helpdesk" } },
+    ]);
+    const moved: Manifest = {
+      ...withServer,
+      tools: withServer.tools.map((t) => (t.name === "create_ticket" ? { ...t, server: "desk2" } : t)),
+      mcpServers: {
+        helpdesk: { url: "https://mcp.internal/helpdesk/v2", timeoutMs: 30000 },
+        desk2: { url: "https://mcp.internal/desk2" },
+      },
+    };
+    expect(diffManifests(withServer, moved)).toEqual([
+      { path: "mcpServers.desk2", from: null, to: { url: "https://mcp.internal/desk2" } },
+      {
+        path: "mcpServers.helpdesk.url",
+        from: "https://mcp.internal/helpdesk",
+        to: "https://mcp.internal/helpdesk/v2",
+      },
+      { path: "tools[create_ticket].server", from: "helpdesk", to: "desk2" },
+    ]);
+  });
+
+  it("readiness asks for every tool's server to be declared", () => {
+    const gaps = (m: Manifest) => readinessGaps({ manifest: m, digest: "sha256:x", releaseExists: () => true });
+    expect(gaps(withServer)).toEqual([]);
+    const { mcpServers: _, ...undeclared } = withServer;
+    expect(gaps(undeclared)).toEqual(["tools[create_ticket].server: server helpdesk is not declared in mcpServers"]);
+    expect(gaps({ ...withServer, mcpServers: { other: { url: "https://mcp.internal/o" } } })).toHaveLength(1);
+  });
+
+  it("the schema takes mcpServers and tool servers strictly", () => {
+    expect(ManifestSchema.safeParse(withServer).success).toBe(true);
+    const bad = [
+      { ...withServer, mcpServers: { helpdesk: { url: "ftp://x" } } },
+      { ...withServer, mcpServers: { helpdesk: { url: "https://x", timeout: 5 } } },
+      { ...withServer, mcpServers: { "bad name": { url: "https://x" } } },
+      { ...withServer, tools: [{ name: "t", risk: "read", server: "a/b" }] },
+    ];
+    for (const m of bad) expect(ManifestSchema.safeParse(m).success).toBe(false);
+  });
 });
 
 describe("readinessGaps", () => {

@@ -1,0 +1,181 @@
+/**
+ * Tool traffic: `POST|GET|DELETE /mcp/{agent}/{server}` (CONTRACT §2.4), the Model Context Protocol's
+ * Streamable HTTP transport. The pipeline decides, serves mode `off`, stamps, logs and counts; this door sends
+ * each request to the serving release's `mcpServers[server].url` and judges both directions: a client's calls
+ * to tools outside the lane are refused here (src/proxy/mcp/requests.ts), a server's tool lists keep only the
+ * lane's tools (src/proxy/mcp/answers.ts). `Mcp-Session-Id`, `MCP-Protocol-Version` and every other header
+ * pass as on agent traffic; so do the server's event streams, judged event by event as they flow.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HttpError } from "../errors";
+import { DEFAULT_TIMEOUT_MS, forward } from "../proxy/forward";
+import { upstreamHeaders } from "../proxy/headers";
+import { filterJsonAnswer, sseAnswerRelay } from "../proxy/mcp/answers";
+import { type McpLane, mcpLaneOf } from "../proxy/mcp/policy";
+import { errorMessage, INVALID_REQUEST, type Judged, judge, PARSE_ERROR } from "../proxy/mcp/requests";
+import { answerKind } from "../proxy/models/media";
+import { pump } from "../proxy/pump";
+import type { Decision } from "../routing/decide";
+import { type DataPlaneEnv, type Door, dataPlane, type Exchange } from "./pipeline";
+
+export const mcp = new Hono<DataPlaneEnv>();
+
+/** A POST is read whole to be judged; JSON-RPC messages this large are not tool traffic. */
+export const MCP_BODY_LIMIT = 4 * 1024 * 1024;
+
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/** Mode `off` (§2.4): 503 with the release's user fallback body, whatever status the release gives it elsewhere. */
+function offAnswer(d: Decision): Response {
+  return new Response(JSON.stringify(d.served.userFallback?.body ?? {}), {
+    status: 503,
+    headers: { "content-type": JSON_TYPE, "retry-after": "30" },
+  });
+}
+
+const door = { route: "mcp", agentOf: (c) => c.req.param("agent") ?? "", offAnswer } satisfies Door<DataPlaneEnv>;
+
+mcp.use(
+  "/mcp/*",
+  bodyLimit({
+    maxSize: MCP_BODY_LIMIT,
+    onError: () => {
+      throw new HttpError(413, "body_too_large", `MCP request bodies are limited to ${MCP_BODY_LIMIT} bytes`);
+    },
+  }),
+);
+
+mcp.on(
+  ["POST", "GET", "DELETE"],
+  "/mcp/:agent/:server",
+  dataPlane(door, async (c) => {
+    const decision = c.get("decision");
+    const exchange = c.get("exchange");
+    const name = c.req.param("server") ?? "";
+    const lane = mcpLaneOf(decision, name);
+    if (lane === null) {
+      throw new HttpError(404, "unknown_server", `release ${decision.release.version} declares no MCP server ${name}`);
+    }
+    const method = c.req.method;
+    const headers = upstreamHeaders(c.req.raw.headers, decision);
+    let judged: Judged | null = null;
+    let body: string | null = null;
+    if (method === "POST") {
+      judged = await judgeBody(c.req.raw, lane);
+      exchange.blocked = judged.blocked.length > 0;
+      if (judged.blocked.length > 0) logBlocked(decision, lane, judged.blocked);
+      // Nothing left to forward: every member was a refused call. The server never hears of them.
+      if (judged.forward === null) return json(200, judged.batch ? judged.refusals : (judged.refusals[0] ?? null));
+      body = JSON.stringify(judged.forward);
+      headers.delete("content-length");
+      headers.set("content-type", "application/json");
+    }
+    const upstream = await forward(
+      lane.server.url,
+      { method, headers, body },
+      lane.server.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    );
+    exchange.answered(upstream);
+    const response = await answer(upstream, lane, judged, exchange);
+    if (judged !== null && judged.approvals.length > 0)
+      response.headers.set("x-agent-approval-required", judged.approvals.join(","));
+    return response;
+  }),
+);
+
+/** The client's POST: JSON (any case of the media type), a JSON-RPC message or batch, judged against the lane. */
+async function judgeBody(req: Request, lane: McpLane): Promise<Judged> {
+  const type = req.headers.get("content-type")?.toLowerCase() ?? "";
+  if (!type.startsWith("application/json")) {
+    throw new HttpError(415, "unsupported_media_type", "MCP messages are POSTed as application/json");
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await req.text());
+  } catch {
+    throw rpcError(400, PARSE_ERROR, "the body is not JSON");
+  }
+  const judged = judge(parsed, lane);
+  if (typeof judged === "string") throw rpcError(400, INVALID_REQUEST, `the body holds ${judged}`);
+  return judged;
+}
+
+/** A JSON-RPC error the MCP client can read, thrown as a gateway error so the pipeline answers it. */
+function rpcError(status: number, code: number, message: string): HttpError {
+  return new HttpError(status, "invalid_message", message, { jsonrpc: errorMessage(null, code, message) });
+}
+
+/** The server's answer, judged: JSON whole, an event stream as it flows; anything else only when it is empty. */
+async function answer(upstream: Response, lane: McpLane, judged: Judged | null, x: Exchange): Promise<Response> {
+  const refusals = judged?.refusals ?? [];
+  const type = upstream.headers.get("content-type")?.toLowerCase() ?? "";
+  const kind = answerKind(upstream.headers);
+  const headers = new Headers(upstream.headers);
+  // A judged body is re-encoded: its length changes, and the runtime already decoded any content-encoding.
+  headers.delete("content-length");
+  headers.delete("content-encoding");
+  if (kind === "sse" && upstream.body !== null) {
+    const relay = sseAnswerRelay(lane, {
+      pending: judged?.pending.slice() ?? [],
+      prefix: refusals,
+      onRefused: (reason) => {
+        console.error(JSON.stringify({ msg: "unfilterable_response", route: "mcp", agent: x.agent, reason }));
+        x.late("upstream_error");
+      },
+    });
+    return new Response(
+      pump(upstream.body, (p) => x.ctx.waitUntil(p), { ...relay, cut: (e) => x.cut(e) }),
+      {
+        status: upstream.status,
+        headers,
+      },
+    );
+  }
+  const text = await readText(upstream);
+  if (kind === "json") {
+    const filtered = filterJsonAnswer(text, lane, upstream.ok ? refusals : []);
+    if (filtered !== null) return new Response(filtered, { status: upstream.status, headers });
+  } else if (text === "") {
+    // 202 for notifications and answers, or an empty error: refusals of a batch are then the whole answer.
+    if (upstream.ok && refusals.length > 0) return json(200, refusals, headers);
+    return new Response(null, { status: upstream.status, headers });
+  }
+  // An error status is no channel for results: a client's transport reads it as a failure, never as a tool
+  // list (a 404 for an ended session, a proxy's 502 page). It passes as it came when it cannot be judged.
+  if (!upstream.ok) return new Response(text, { status: upstream.status, headers });
+  x.failure = "upstream_error";
+  throw new HttpError(502, "unfilterable_response", "the tool server's answer could not be judged", {
+    server: lane.name,
+    contentType: type.slice(0, 100),
+  });
+}
+
+async function readText(upstream: Response): Promise<string> {
+  try {
+    return await upstream.text();
+  } catch (err) {
+    throw new HttpError(502, "upstream_truncated", `the tool server's answer was cut short: ${String(err)}`);
+  }
+}
+
+function json(status: number, value: unknown, headers?: Headers): Response {
+  const out = new Headers(headers);
+  out.set("content-type", "application/json");
+  return new Response(JSON.stringify(value), { status, headers: out });
+}
+
+function logBlocked(d: Decision, lane: McpLane, tools: readonly string[]): void {
+  for (const tool of tools) {
+    console.log(
+      JSON.stringify({
+        msg: "tool_blocked",
+        route: "mcp",
+        agent: d.agent,
+        release: d.release.version,
+        server: lane.name,
+        tool,
+      }),
+    );
+  }
+}
