@@ -12,19 +12,41 @@ const ADMIN_TOKENS = JSON.stringify(
   })),
 );
 
+/**
+ * Two projects: the Worker's tests inside workerd (real KV and Durable Objects), and the console's browser tests
+ * in Node, which start the gateway like `npm start` does and drive real Chromium (test/browser).
+ */
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      // The production Worker with its Durable Objects constructed on the tests' clock (test/worker.ts).
-      main: "./test/worker.ts",
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: { REFRESH_INTERVAL_MS: "0", ADMIN_TOKENS },
-      },
-    }),
-  ],
   test: {
-    globalSetup: ["./test/setup/global.ts"],
-    include: ["test/**/*.test.ts"],
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            // The production Worker with its Durable Objects constructed on the tests' clock (test/worker.ts).
+            main: "./test/worker.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { REFRESH_INTERVAL_MS: "0", ADMIN_TOKENS },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          globalSetup: ["./test/setup/global.ts"],
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/browser/**"],
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          environment: "node",
+          globalSetup: ["./test/browser/gateway.ts"],
+          include: ["test/browser/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
   },
 });

@@ -11,6 +11,8 @@ export interface Bindings {
   GUARD: DurableObjectNamespace<Guard>;
   /** JSON array of { name, role, sha256 } (CONTRACT §4.1). A secret; never in wrangler.toml. */
   ADMIN_TOKENS?: string;
+  /** Signs the console's session cookies (docs/console.md). A secret; when unset, the key is derived from ADMIN_TOKENS. */
+  CONSOLE_SECRET?: string;
   /** How often an isolate re-reads the published state, in ms (default 1000). */
   REFRESH_INTERVAL_MS?: string;
   /** When set, replaces the client's credentials on OpenAI model traffic (CONTRACT §2.2). A secret. */

@@ -1,6 +1,7 @@
 /**
  * Switchyard: the composition root. Mounts the data plane and the admin API, turns every error into JSON once,
- * and exports the Durable Objects (control plane, guard).
+ * and exports the Durable Objects (control plane, guard). The console (/console) is imported on first use only:
+ * its code is never evaluated in an isolate that serves only /agents and /models.
  */
 import { Hono } from "hono";
 import { admin } from "./admin/app";
@@ -17,6 +18,8 @@ app.route("/", agents);
 app.route("/", models);
 app.route("/", mcp);
 app.route("/", admin);
+app.all("/console/*", async (c) => (await import("./console/app")).consoleApp.fetch(c.req.raw, c.env, c.executionCtx));
+app.all("/console", async (c) => (await import("./console/app")).consoleApp.fetch(c.req.raw, c.env, c.executionCtx));
 app.notFound(() => errorResponse(404, "not_found", "no such route"));
 app.onError((err) => toResponse(err));
 

@@ -8,5 +8,7 @@ declare module "vitest" {
     provider: string;
     /** The MCP tool server (test/setup/mcp-server.ts). */
     mcp: string;
+    /** The gateway started like `npm start` for the browser tests (test/browser/gateway.ts). */
+    gateway: string;
   }
 }

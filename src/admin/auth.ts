@@ -49,7 +49,11 @@ export function constantTimeEqual(a: string, b: string): boolean {
 export async function authenticate(env: Bindings, header: string | undefined): Promise<Actor | null> {
   const match = /^Bearer\s+(\S{1,512})\s*$/i.exec(header ?? "");
   if (!match) return null;
-  const hash = await sha256Hex(match[1] as string);
+  return actorByHash(env, await sha256Hex(match[1] as string));
+}
+
+/** The actor whose token has this SHA-256 (hex), looked up in the current ADMIN_TOKENS (the console's sessions). */
+export function actorByHash(env: Bindings, hash: string): Actor | null {
   let found: TokenEntry | null = null;
   for (const entry of tokens(env)) if (constantTimeEqual(hash, entry.sha256) && found === null) found = entry;
   if (found === null) return null;
