@@ -64,7 +64,7 @@ async function signIn(token: string): Promise<void> {
   await page.waitForURL(`${gateway}/console`);
 }
 
-describe.sequential("the console in Chromium", () => {
+describe("the console in Chromium (in order: each step builds on the last)", () => {
   it("signs in with a token into an HttpOnly, Secure, SameSite=Strict session", async () => {
     await page.goto(`${gateway}/console`);
     await page.fill("input[name=token]", "not-a-token");
