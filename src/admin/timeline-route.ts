@@ -7,6 +7,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
 import { rateChanges, rateSeries } from "../control/rate-series";
+import { mayActOn } from "../control/roles";
 import { CURSOR, type Cursor, parseCursor, type TimelinePage, timeline } from "../control/timeline";
 import type { Bindings } from "../env";
 import { HttpError } from "../errors";
@@ -65,7 +66,8 @@ export async function loadTimeline(
       ? []
       : history.releases.flatMap((r) =>
           rateSeries(r.seconds, r.triggers, {
-            from: Math.floor(heldFrom / step) * step,
+            // The first point is the step that ends at or after the oldest second held, so that second is counted.
+            from: Math.floor((heldFrom - 1000) / step) * step,
             to: history.now,
             stepSeconds: RATE_STEP_S,
           }).flatMap((series) => rateChanges(r.version, series)),
@@ -91,6 +93,7 @@ export function registerTimeline(app: OpenAPIHono<AdminEnv>): void {
     async (c) => {
       const { agent } = c.req.valid("param");
       const q = c.req.valid("query");
+      if (!mayActOn(c.var.actor, agent)) throw new HttpError(403, "forbidden", `this token does not cover ${agent}`);
       if ((await control(c.env).releases(agent)) === null)
         throw new HttpError(404, "unknown_agent", `no agent ${agent}`);
       const cursor = q.cursor === undefined ? null : parseCursor(q.cursor);

@@ -96,7 +96,8 @@ it("shows a failure rate crossing its trigger's threshold as a change, with the 
     action: "rollback" as const,
   };
   await liveAgent(agent, upstream, [{ ...trigger, minRequests: 100_000 }]);
-  const clock = await guardClock(agent, Date.now());
+  // On a step boundary: the second that starts a 10 s step is the edge case of the rate steps.
+  const clock = await guardClock(agent, Math.floor(Date.now() / 10_000) * 10_000);
   await guardStub(agent).record(agent, [
     { id: "a", releases: { v1: { served: 40, failures: { upstream_error: 20 } } } },
   ]);
