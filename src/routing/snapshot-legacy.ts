@@ -8,6 +8,7 @@ import { z } from "zod";
 import { AgentId, Manifest, Version } from "../release/schema";
 import { Override } from "./override";
 import {
+  type AgentSource,
   Digest,
   indexState,
   namedVersions,
@@ -53,7 +54,7 @@ export type PublishedRelease = z.infer<typeof PublishedRelease>;
 /** A format-1 snapshot as the pointer state of format 2 plus the manifests it carried, by digest. */
 export function fromLegacy(s: Snapshot): { state: PointerState; manifests: Map<string, Manifest> } {
   const manifests = new Map<string, Manifest>();
-  const agents = new Map<string, PublishedAgent>();
+  const agents = new Map<string, AgentSource>();
   const own = new Map<string, Override[]>();
   const globalOverrides: Override[] = [];
   for (const o of s.overrides) {
@@ -70,7 +71,8 @@ export function fromLegacy(s: Snapshot): { state: PointerState; manifests: Map<s
       releases[version] = r.digest;
       manifests.set(r.digest, r.manifest);
     }
-    agents.set(agent, { pointers: a.pointers, releases, overrides: own.get(agent) ?? [] });
+    const published: PublishedAgent = { pointers: a.pointers, releases, overrides: own.get(agent) ?? [] };
+    agents.set(agent, { agent: () => published });
   }
   return { state: { revision: s.revision, publishedAt: s.publishedAt, agents, globalOverrides }, manifests };
 }

@@ -99,11 +99,15 @@ export function danglingPointer(a: PublishedAgent): string | null {
   return null;
 }
 
+/** Where an agent's published state comes from: validated on first use (./shard.ts), or already valid. */
+export type AgentSource = { agent(name: string): PublishedAgent | { error: string } };
+
 /** One revision's pointer state, assembled from a root and its shards. */
 export interface PointerState {
   revision: number;
   publishedAt: string;
-  agents: ReadonlyMap<string, PublishedAgent>;
+  /** Every published agent, with the source of its state. */
+  agents: ReadonlyMap<string, AgentSource>;
   globalOverrides: readonly Override[];
 }
 
@@ -163,9 +167,13 @@ class LazyAgents {
   get(agent: string): AgentEntry | undefined {
     const hit = this.built.get(agent);
     if (hit !== undefined) return hit;
-    const published = this.state.agents.get(agent);
-    if (published === undefined) return undefined;
-    const entry = buildAgent(agent, published, this.global, this.resolve);
+    const source = this.state.agents.get(agent);
+    if (source === undefined) return undefined;
+    const published = source.agent(agent);
+    const entry =
+      "error" in published
+        ? brokenAgent(agent, published.error)
+        : buildAgent(agent, published, this.global, this.resolve);
     this.built.set(agent, entry);
     return entry;
   }
@@ -208,9 +216,7 @@ function buildAgent(
   const p = published.pointers;
   const get = (v: string | null): ReleaseEntry | null => (v === null ? null : (releases.get(v) ?? null));
   const canaryRelease = p.canary === null ? null : get(p.canary.version);
-  if (broken !== null) {
-    return { agent, pointers: p, releases: new Map(), active: null, off: null, canary: null, broken };
-  }
+  if (broken !== null) return brokenAgent(agent, broken);
   return {
     agent,
     pointers: p,
@@ -228,6 +234,12 @@ function buildAgent(
         : null,
     broken: null,
   };
+}
+
+const NO_POINTERS: Pointers = { active: null, fallback: null, canary: null, offFrom: null };
+
+function brokenAgent(agent: string, broken: string): AgentEntry {
+  return { agent, pointers: NO_POINTERS, releases: new Map(), active: null, off: null, canary: null, broken };
 }
 
 /** What a release serves at `now`. Recomputed only when an override in force expires. */

@@ -2,11 +2,13 @@
  * Loading one revision from a source into a complete pointer state (docs/storage.md, CONTRACT §3).
  *
  * The root is read and validated; then only the shards and manifests the isolate does not hold yet are
- * fetched, in bounded batches, a few at a time. Shards are validated once per shard key, manifests are only
- * fetched here (validated on first use, manifest-store.ts). The state is returned only when every shard and
+ * fetched, in bounded batches, a few at a time. Shards and manifests are only parsed here; each is validated
+ * on the first request that needs it, once per key (src/routing/shard.ts, manifest-store.ts). The state is returned only when every shard and
  * every digest it names is held: anything missing or invalid throws, and the caller keeps its last-known-good
  * whole. A format-1 snapshot (the layout before manifests were stored by digest) is read and converted.
  */
+
+import { LazyShard } from "../routing/shard";
 import {
   type PointerState,
   type PublishedAgent,
@@ -55,8 +57,8 @@ export async function fetchBlobs(source: BlobSource, keys: readonly string[]): P
 
 export interface Held {
   manifests: ManifestStore;
-  /** Validated shards by key, kept across revisions (a flip changes one). */
-  shards: Map<string, Shard>;
+  /** Shards by key, kept across revisions (a flip changes one). */
+  shards: Map<string, LazyShard>;
 }
 
 /** Turns the root text read from `source` into a complete pointer state, fetching what `held` lacks. */
@@ -79,30 +81,34 @@ export async function loadRevision(source: BlobSource, raw: string, held: Held):
   const root = Root.safeParse(json);
   if (!root.success) throw new Error(`the snapshot is invalid: ${root.error.issues[0]?.message}`);
 
-  const wanted = [...new Set(root.data.shards.filter((k): k is string => k !== null && !held.shards.has(k)))];
-  for (const [key, text] of await fetchBlobs(source, wanted)) {
+  const position = new Map<string, number>();
+  root.data.shards.forEach((k, i) => {
+    if (k !== null && !held.shards.has(k)) position.set(k, i);
+  });
+  for (const [key, text] of await fetchBlobs(source, [...position.keys()])) {
     let shardJson: unknown;
     try {
       shardJson = JSON.parse(text);
     } catch {
       throw new Error(`${key} is not JSON`);
     }
-    const shard = Shard.safeParse(shardJson);
-    if (!shard.success) throw new Error(`${key} is invalid: ${shard.error.issues[0]?.message}`);
-    held.shards.set(key, shard.data);
+    try {
+      held.shards.set(key, new LazyShard(shardJson, position.get(key) as number));
+    } catch (err) {
+      throw new Error(`${key} is invalid: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
-  const agents = new Map<string, PublishedAgent>();
+  const agents = new Map<string, LazyShard>();
   const missing = new Set<string>();
   root.data.shards.forEach((key, i) => {
     if (key === null) return;
-    const shard = held.shards.get(key) as Shard;
-    for (const [agent, a] of Object.entries(shard.agents)) {
-      // An agent is published in exactly one shard, the one its id hashes to: anything else is not this layout.
-      if (shardOf(agent) !== i) throw new Error(`${agent} is published in shard ${i}, not its own`);
-      agents.set(agent, a);
-      for (const d of Object.values(a.releases)) if (!held.manifests.has(d)) missing.add(d);
-    }
+    const shard = held.shards.get(key) as LazyShard;
+    // The same content may sit at two positions only if it is empty of agents; otherwise its agents hash here.
+    if (shard.agents.length > 0 && shardOf(shard.agents[0] as string) !== i)
+      throw new Error(`${key} is named at shard ${i}, not its own`);
+    for (const agent of shard.agents) agents.set(agent, shard);
+    for (const d of shard.digests) if (!held.manifests.has(d)) missing.add(d);
   });
   const keys = [...missing].map(releaseKey);
   for (const [key, text] of await fetchBlobs(source, keys)) held.manifests.addText(key.slice(8), text);
@@ -120,6 +126,16 @@ export async function loadRevision(source: BlobSource, raw: string, held: Held):
 /** Every digest a state names: what the manifest store must keep. */
 export function namedDigests(state: PointerState): Set<string> {
   const out = new Set<string>();
-  for (const a of state.agents.values()) for (const d of Object.values(a.releases)) out.add(d);
+  const seen = new Set<LazyShard>();
+  for (const [agent, source] of state.agents) {
+    if (source instanceof LazyShard) {
+      if (seen.has(source)) continue;
+      seen.add(source);
+      for (const d of source.digests) out.add(d);
+    } else {
+      const a = source.agent(agent);
+      if (!("error" in a)) for (const d of Object.values(a.releases)) out.add(d);
+    }
+  }
   return out;
 }

@@ -9,7 +9,7 @@ import { buildPublication } from "../../src/control/snapshot";
 import { canonicalJson, digestOf } from "../../src/release/digest";
 import type { Manifest } from "../../src/release/schema";
 import { decide } from "../../src/routing/decide";
-import type { Pointers } from "../../src/routing/snapshot";
+import { type Pointers, shardOf } from "../../src/routing/snapshot";
 import { render } from "../../src/state/publication";
 import { SnapshotCache, type SnapshotSource } from "../../src/state/snapshot-cache";
 import { manifest } from "../helpers/fixtures";
@@ -171,5 +171,33 @@ describe("format 2 on the isolate", () => {
     store.values.set(`release:${digests["x@v1"]}`, store.values.get(`release:${digests["x@v2"]}`) as string);
     const { active } = rig(store);
     expect(await active("x")).toBe("config_unavailable");
+  });
+
+  it("a shard is validated on first use: one zod refuses answers 503 for its agents only; one that is not a shard is never installed", async () => {
+    const { manifests, digests, state } = await world(["alpha", "beta"]);
+    const store = new Store();
+    const r = await store.put(
+      state(1, () => ({ active: "v1" })),
+      manifests,
+      digests,
+    );
+    const alphaShard = JSON.parse(r.rootText).shards[shardOf("alpha")] as string;
+    const broken = JSON.parse(store.values.get(alphaShard) as string);
+    broken.agents.alpha.pointers.active = 42; // shaped like a shard, refused by the schema
+    store.values.set(alphaShard, JSON.stringify(broken));
+    const { cache, active } = rig(store);
+    expect(await active("alpha")).toBe("config_unavailable");
+    expect(await active("beta")).toBe("v1");
+    expect(cache.health()).toMatchObject({ revision: 1 });
+
+    const r2 = await store.put(
+      state(2, () => ({ active: "v2" })),
+      manifests,
+      digests,
+    );
+    store.values.set(JSON.parse(r2.rootText).shards[shardOf("beta")] as string, "<html>502</html>");
+    await cache.refresh();
+    expect(cache.health()).toMatchObject({ revision: 1, stale: true });
+    expect(await active("beta")).toBe("v1");
   });
 });
