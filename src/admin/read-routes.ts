@@ -7,6 +7,7 @@ import { diffManifests } from "../release/diff";
 import { AgentId, Version } from "../release/schema";
 import { decide } from "../routing/decide";
 import { describeOutcome } from "../routing/explain";
+import { requestFacts } from "../routing/facts";
 import { indexSnapshot } from "../routing/snapshot-legacy";
 import type { AdminEnv } from "./auth";
 import { planViews } from "./plan-views";
@@ -138,8 +139,8 @@ export function registerReads(app: OpenAPIHono<AdminEnv>): void {
       request: {
         query: z.object({
           agent: AgentId,
-          key: z.string().max(512).optional(),
-          release: z.string().max(128).optional(),
+          key: z.string().optional(),
+          release: z.string().optional(),
         }),
       },
       responses: ok("the decision value the data plane uses"),
@@ -148,11 +149,10 @@ export function registerReads(app: OpenAPIHono<AdminEnv>): void {
       const q = c.req.valid("query");
       const stub = control(c.env);
       const [snapshot, current] = await Promise.all([stub.agentSnapshot(q.agent), stub.current()]);
-      const outcome = decide(
-        indexSnapshot(snapshot),
-        { agent: q.agent, key: q.key || null, pin: q.release ?? null },
-        Date.now(),
-      );
+      // The key and the pin are read exactly as the data plane reads its headers.
+      const facts = requestFacts(q.agent, q.key, q.release);
+      if (!facts.ok) throw new HttpError(400, facts.code, facts.message);
+      const outcome = decide(indexSnapshot(snapshot), facts.facts, Date.now());
       const held = Object.hasOwn(current.plans, q.agent) ? { [q.agent]: current.plans[q.agent]! } : {};
       const plan = (await planViews(c.env, held))[q.agent] ?? null;
       return c.json({ revision: snapshot.revision, ...describeOutcome(outcome), plan }, 200);

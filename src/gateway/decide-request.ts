@@ -5,9 +5,8 @@
 import type { Bindings } from "../env";
 import { HttpError } from "../errors";
 import { type Decision, decide } from "../routing/decide";
+import { requestFacts } from "../routing/facts";
 import { snapshotCache } from "../state/isolate";
-
-const MAX_KEY_LENGTH = 512;
 
 export interface Decided {
   decision: Decision;
@@ -39,14 +38,10 @@ export async function decideRequest(c: RequestScope, agent: string): Promise<Dec
       },
     );
   }
-  const key = c.req.header("x-agent-key") ?? null;
-  if (key !== null && key.length > MAX_KEY_LENGTH) {
-    throw new HttpError(400, "bad_key", `x-agent-key is longer than ${MAX_KEY_LENGTH} characters`);
-  }
-  // A pin only ever selects among live releases, so an odd value is harmless: it matches none and is ignored.
-  // An empty header names no release, like an empty key: it is not a pin, so it is not reported as ignored.
-  const pin = c.req.header("x-agent-release")?.slice(0, 128) || null;
-  const outcome = decide(state.index, { agent, key: key === "" ? null : key, pin }, Date.now());
+  // Read exactly as `explain` reads its query (routing/facts.ts).
+  const facts = requestFacts(agent, c.req.header("x-agent-key"), c.req.header("x-agent-release"));
+  if (!facts.ok) throw new HttpError(400, facts.code, facts.message);
+  const outcome = decide(state.index, facts.facts, Date.now());
   if (!outcome.ok) {
     const retry = outcome.code === "config_unavailable" ? { "retry-after": "1" } : undefined;
     throw new HttpError(outcome.status, outcome.code, outcome.message, undefined, retry);

@@ -125,7 +125,11 @@ export function upstreamUrl(base: string, rawPath: string, search: string): stri
 
 /** The failure class an upstream's answer carries (§2.3): its own header first, else any 5xx is an upstream error. */
 export function answeredFailure(upstream: Response): string | null {
-  return upstream.headers.get("x-agent-failure-class") ?? (upstream.status >= 500 ? "upstream_error" : null);
+  // Both count (CONTRACT §2.3): a 5xx is an upstream error whatever else the upstream says about it, and the
+  // class it names counts too. Several classes travel as one comma-separated list (counter.ts splits it).
+  const own = upstream.headers.get("x-agent-failure-class");
+  const status = upstream.status >= 500 ? "upstream_error" : null;
+  return own === null ? status : status === null ? own : `${own}, ${status}`;
 }
 
 /**

@@ -148,11 +148,14 @@ export type Failure = string | null | readonly (string | null)[];
 export function failureClasses(failure: Failure): string[] {
   if (failure === null) return [];
   const out = new Set<string>();
-  for (const raw of typeof failure === "string" ? [failure] : failure) {
-    if (raw === null) continue;
-    const cls = raw.trim().toLowerCase();
-    if (FailureClass.safeParse(cls).success) out.add(cls);
-    else console.warn(JSON.stringify({ msg: "failure class ignored: not a valid name", value: raw.slice(0, 100) }));
+  for (const item of typeof failure === "string" ? [failure] : failure) {
+    if (item === null) continue;
+    // A header may name several classes as a list (RFC 9110 §5.6.1), as answeredFailure does for a 5xx.
+    for (const raw of item.split(",", MAX_CLASSES)) {
+      const cls = raw.trim().toLowerCase();
+      if (FailureClass.safeParse(cls).success) out.add(cls);
+      else console.warn(JSON.stringify({ msg: "failure class ignored: not a valid name", value: raw.slice(0, 100) }));
+    }
   }
   return [...out];
 }

@@ -84,6 +84,13 @@ describe("explain", () => {
     { pin: "v2" },
     { pin: "v9" },
     { key: "user-0", pin: "v1" },
+    // Read exactly as the data plane reads its headers: empty values name nothing, a long pin is cut.
+    { key: "" },
+    { pin: "" },
+    { key: "", pin: "" },
+    { key: "user-1", pin: "" },
+    { pin: `v2${"x".repeat(300)}` },
+    { key: "k".repeat(512) },
     ...Array.from({ length: 24 }, (_, i) => ({ key: `user-${i}` })),
   ];
 
@@ -92,16 +99,16 @@ describe("explain", () => {
     for (const c of CASES) {
       const query = new URLSearchParams({
         agent: A,
-        ...(c.key ? { key: c.key } : {}),
-        ...(c.pin ? { release: c.pin } : {}),
+        ...(c.key !== undefined ? { key: c.key } : {}),
+        ...(c.pin !== undefined ? { release: c.pin } : {}),
       });
       const explained = await ok<{
         ok: boolean;
         decision: { kind: string; headers: Record<string, string>; reasons: string[] };
       }>(call("viewer", "GET", `/explain?${query}`));
       const headers: Record<string, string> = {};
-      if (c.key) headers["x-agent-key"] = c.key;
-      if (c.pin) headers["x-agent-release"] = c.pin;
+      if (c.key !== undefined) headers["x-agent-key"] = c.key;
+      if (c.pin !== undefined) headers["x-agent-release"] = c.pin;
       const s = await served(A, headers);
       const label = JSON.stringify(c);
       expect(s.status, label).toBe(200);
@@ -149,6 +156,12 @@ describe("explain", () => {
     );
     expect(explained).toMatchObject({ ok: false, error: { code: "unknown_agent", status: 404 } });
     expect((await served("nobody-here")).status).toBe(404);
+  });
+
+  it("a key over 512 characters: 400 bad_key from both", async () => {
+    const key = "k".repeat(513);
+    await failed(call("viewer", "GET", `/explain?agent=${A}&key=${key}`), 400, "bad_key");
+    expect((await served(A, { "x-agent-key": key })).status).toBe(400);
   });
 });
 
