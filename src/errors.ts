@@ -3,11 +3,38 @@
  * Every gateway error is JSON: { error: { code, message, details? } } (CONTRACT §2.1).
  */
 import { HTTPException } from "hono/http-exception";
+import type { RefusalCode } from "./control/model";
+
+/**
+ * The closed list of error codes the gateway answers with. A new code is added here (and documented), never
+ * made up at a throw site. The control core's refusals (RefusalCode) are part of it.
+ */
+export type ErrorCode =
+  | RefusalCode
+  | "bad_request"
+  | "invalid_request"
+  | "invalid_json"
+  | "body_too_large"
+  | "bad_if_match"
+  | "bad_key"
+  | "bad_path"
+  | "unauthorized"
+  | "not_found"
+  | "unknown_agent"
+  | "unknown_release"
+  | "no_active_release"
+  | "config_unavailable"
+  | "outcome_unknown"
+  | "wrong_provider"
+  | "upstream_timeout"
+  | "upstream_unreachable"
+  | "upstream_truncated"
+  | "internal_error";
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
     readonly headers?: Record<string, string>,
@@ -18,7 +45,7 @@ export class HttpError extends Error {
 
 export function errorResponse(
   status: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   details?: unknown,
   headers?: Record<string, string>,

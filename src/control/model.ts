@@ -50,10 +50,29 @@ export interface AuditDraft {
   after: unknown;
 }
 
+/** The refusals of the control core: part of the closed list of error codes (src/errors.ts). */
+export type RefusalCode =
+  | "forbidden"
+  | "unknown_agent"
+  | "unknown_release"
+  | "unknown_override"
+  | "release_exists"
+  | "already_active"
+  | "no_fallback"
+  | "nothing_active"
+  | "not_ready"
+  | "revision_mismatch"
+  | "limit_exceeded"
+  | "no_plan"
+  | "plan_complete"
+  | "plan_moved"
+  | "plan_start"
+  | "invalid_request";
+
 export interface Refusal {
   ok: false;
   status: 400 | 403 | 404 | 409 | 412 | 422;
-  code: string;
+  code: RefusalCode;
   message: string;
   details?: unknown;
 }

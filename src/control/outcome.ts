@@ -10,7 +10,12 @@ import type { Pointers } from "../routing/snapshot";
 import { type Applied, type ControlState, type Effect, NO_POINTERS, type Refusal, type World } from "./model";
 import type { Role } from "./roles";
 
-export const refuse = (status: Refusal["status"], code: string, message: string, details?: unknown): Refusal => ({
+export const refuse = (
+  status: Refusal["status"],
+  code: Refusal["code"],
+  message: string,
+  details?: unknown,
+): Refusal => ({
   ok: false,
   status,
   code,
