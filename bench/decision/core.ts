@@ -3,4 +3,4 @@ export { digestOf } from "../../src/release/digest";
 export type { Manifest } from "../../src/release/schema";
 export { decide } from "../../src/routing/decide";
 export type { Override } from "../../src/routing/override";
-export { indexSnapshot, loadSnapshot, Snapshot } from "../../src/routing/snapshot";
+export { indexSnapshot, Snapshot } from "../../src/routing/snapshot-legacy";

@@ -23,12 +23,23 @@ export interface Publication {
   /** SHARD_COUNT entries; null where no agent hashes. */
   shards: (Shard | null)[];
   overrides: Override[];
+  /** Per shard, what it was built from (agent ids, pointer and override objects), to reuse it when unchanged. */
+  inputs: unknown[][];
 }
 
+const sameInputs = (a: readonly unknown[] | undefined, b: readonly unknown[]): boolean =>
+  a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * `previous` (the last publication) lets a shard whose inputs are the very same objects be reused as it is —
+ * the same object, so its serialization and digest are reused too (src/state/publication.ts): a revision costs
+ * the shards that changed. The state's objects are never mutated (apply builds new ones), so identity is enough.
+ */
 export function buildPublication(
   state: ControlState,
   digest: (agent: string, version: string) => string | null,
   now: number,
+  previous?: Publication,
 ): Publication {
   const live = state.overrides.filter((o) => o.expiresAt === undefined || Date.parse(o.expiresAt) > now);
   const own = new Map<string, Override[]>();
@@ -37,17 +48,26 @@ export function buildPublication(
     if (o.scope.agent === "*") global.push(o);
     else own.set(o.scope.agent, [...(own.get(o.scope.agent) ?? []), o]);
   }
-  const shards: (Shard | null)[] = Array.from({ length: SHARD_COUNT }, () => null);
-  for (const agent of Object.keys(state.agents).sort()) {
-    shards[shardOf(agent)] ??= { agents: {} };
-    (shards[shardOf(agent)] as Shard).agents[agent] = publishedAgent(state, agent, digest, own.get(agent) ?? []);
-  }
+  const members: string[][] = Array.from({ length: SHARD_COUNT }, () => []);
+  for (const agent of Object.keys(state.agents).sort()) members[shardOf(agent)]?.push(agent);
+  const inputs: unknown[][] = [];
+  const shards: (Shard | null)[] = members.map((agents, i) => {
+    const used: unknown[] = [];
+    for (const agent of agents) used.push(agent, state.agents[agent], ...(own.get(agent) ?? []), null);
+    inputs.push(used);
+    if (agents.length === 0) return null;
+    if (previous !== undefined && sameInputs(previous.inputs[i], used)) return previous.shards[i] ?? null;
+    const shard: Shard = { agents: {} };
+    for (const agent of agents) shard.agents[agent] = publishedAgent(state, agent, digest, own.get(agent) ?? []);
+    return shard;
+  });
   return {
     format: SNAPSHOT_FORMAT,
     revision: state.revision,
     publishedAt: new Date(now).toISOString(),
     shards,
     overrides: global,
+    inputs,
   };
 }
 

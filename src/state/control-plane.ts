@@ -20,7 +20,7 @@ import { apply, expiredAt } from "../control/apply";
 import type { Command } from "../control/commands";
 import type { ControlState, Refusal, StoredRelease } from "../control/model";
 import { type Actor, EXPIRY } from "../control/roles";
-import { agentSnapshot, buildPublication } from "../control/snapshot";
+import { agentSnapshot, buildPublication, type Publication } from "../control/snapshot";
 import { concerns } from "../control/timeline";
 import type { Bindings } from "../env";
 import { digestOf } from "../release/digest";
@@ -79,6 +79,8 @@ export class ControlPlane extends DurableObject<Bindings> {
   private lastPublishAt = 0;
   private failures = 0;
   private renderMemo: { revision: number; rendered: Promise<Rendered> } | null = null;
+  /** The last publication built: shards whose inputs did not change are reused from it. */
+  private lastPublication: Publication | null = null;
   /** Recent revisions as rendered, for `sync` (what an isolate's revision named) and their shards. */
   private readonly recent = new Map<number, Rendered>();
 
@@ -250,7 +252,9 @@ export class ControlPlane extends DurableObject<Bindings> {
   private rendered(): Promise<Rendered> {
     const revision = this.state.revision;
     if (this.renderMemo?.revision !== revision) {
-      const publication = buildPublication(this.state, (a, v) => this.store.digest(a, v), this.clock());
+      const digest = (a: string, v: string) => this.store.digest(a, v);
+      const publication = buildPublication(this.state, digest, this.clock(), this.lastPublication ?? undefined);
+      this.lastPublication = publication;
       const rendered = render(publication);
       this.renderMemo = { revision, rendered };
       void rendered.then((r) => {

@@ -22,6 +22,9 @@ export interface Rendered {
   named: ReadonlySet<string>;
 }
 
+/** Shards already serialized and named: a shard object reused by buildPublication is not serialized again. */
+const renderedShards = new WeakMap<object, { key: string; text: string }>();
+
 export async function render(p: Publication): Promise<Rendered> {
   const shards = new Map<string, string>();
   const releases = new Map<string, string>();
@@ -31,8 +34,13 @@ export async function render(p: Publication): Promise<Rendered> {
       keys.push(null);
       continue;
     }
-    const text = JSON.stringify(shard);
-    const key = `shard:sha256:${await sha256Hex(text)}`;
+    let done = renderedShards.get(shard);
+    if (done === undefined) {
+      const text = JSON.stringify(shard);
+      done = { key: `shard:sha256:${await sha256Hex(text)}`, text };
+      renderedShards.set(shard, done);
+    }
+    const { key, text } = done;
     shards.set(key, text);
     keys.push(key);
     for (const a of Object.values(shard.agents))

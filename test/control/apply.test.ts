@@ -710,6 +710,31 @@ describe("buildPublication", () => {
     expect(p.overrides.map((o) => o.id)).toEqual(["ovr_live"]);
   });
 
+  it("reuses the shards whose agents did not change, and rebuilds the one that did", () => {
+    const agents = Object.fromEntries(["a", "b", "c", "d", "e"].map((x) => [`agent-${x}`, LIVE]));
+    const first: ControlState = { revision: 1, agents, overrides: [OVR] };
+    const p1 = buildPublication(first, () => "sha256:d", NOW);
+    const moved = { ...LIVE, canary: { version: "v3", percent: 20 } };
+    const p2 = buildPublication(
+      { ...first, revision: 2, agents: { ...agents, "agent-c": moved } },
+      () => "sha256:d",
+      NOW,
+      p1,
+    );
+    const changed = shardOf("agent-c");
+    p2.shards.forEach((shard, i) => {
+      if (i === changed) expect(shard).not.toBe(p1.shards[i]);
+      else expect(shard).toBe(p1.shards[i]);
+    });
+    expect(p2.shards[changed]?.agents["agent-c"]?.pointers.canary?.percent).toBe(20);
+    // An override expiring changes its agent's shard too (it is left out from then on).
+    const expiring = override("ovr_x", { agent: "agent-a" }, { mode: "off" }, new Date(NOW + 10).toISOString());
+    const p3 = buildPublication({ ...first, overrides: [expiring] }, () => "sha256:d", NOW);
+    const p4 = buildPublication({ ...first, overrides: [expiring] }, () => "sha256:d", NOW + 10, p3);
+    expect(p4.shards[shardOf("agent-a")]).not.toBe(p3.shards[shardOf("agent-a")]);
+    expect(p4.shards[shardOf("agent-a")]?.agents["agent-a"]?.overrides).toEqual([]);
+  });
+
   it("an agent rolled back to off publishes the release it rolled back from", () => {
     const p = buildPublication(stateOf({ active: "off", fallback: "off", canary: null, offFrom: "v2" }), digest, NOW);
     expect(Object.keys(p.shards[shardOf("bot")]?.agents.bot?.releases ?? {})).toEqual(["v2"]);
