@@ -3,7 +3,8 @@
  * get the new release from the data plane?
  *
  *   node bench/propagation/run.mjs [--flips 100] [--clients 8] [--spacing-ms 1200] [--jitter-ms <interval>]
- *                                  [--port 8797] [--upstream-port 8798] [--interval-ms N] [--fresh] [--strict]
+ *                                  [--port 8797] [--upstream-port 8798] [--inspector-port N] [--interval-ms N]
+ *                                  [--fresh] [--strict]
  *
  * It starts the gateway itself the way `npm start` does (scripts/start.mjs: wrangler dev with local KV and
  * Durable Objects, the demo upstream, the dev admin token and the demo agent support-bot), on its own ports and
@@ -72,6 +73,7 @@ const { values: opt } = parseArgs({
     "timeout-ms": { type: "string", default: "10000" },
     port: { type: "string", default: "8797" },
     "upstream-port": { type: "string", default: "8798" },
+    "inspector-port": { type: "string" },
     "interval-ms": { type: "string" },
     "persist-to": { type: "string" },
     fresh: { type: "boolean", default: false },
@@ -231,7 +233,7 @@ async function startServer() {
     "--persist-to",
     PERSIST,
     "--inspector-port",
-    String(await freePort()),
+    opt["inspector-port"] ?? String(await freePort()),
   ];
   if (INTERVAL_FLAG !== null) args.push("--var", `REFRESH_INTERVAL_MS:${INTERVAL_MS}`);
   const child = spawn(process.execPath, args, {

@@ -165,13 +165,14 @@ for (const n of SIZES) {
 
   for (let round = 1; round <= ROUNDS; round++) {
     log(`${n} agents: round ${round}/${ROUNDS} …`);
-    // before, cold
+    // before, cold (each timed step starts after a full GC, so no step pays for the garbage of another)
     let h0 = heap();
     let c = process.cpuUsage();
     let index = B.indexSnapshot(B.loadSnapshot(JSON.parse(json), null).data);
     B.decide(index, first, NOW);
     put(`${n}.before.coldCpuMs`, cpuMs(c));
     put(`${n}.before.heapMB`, (heap() - h0) / MB);
+    heap();
     c = process.cpuUsage();
     const next = B.indexSnapshot(B.loadSnapshot(JSON.parse(nextJson), index).data);
     put(`${n}.before.flipCpuMs`, cpuMs(c));
@@ -181,8 +182,10 @@ for (const n of SIZES) {
     index = null;
 
     // after, cold
+    copies = new Map();
     h0 = heap(); // before the copies: the manifest texts the isolate holds count (and, a little over, the shards')
     copies = new Map([...store].map(([k, t]) => [k, Buffer.from(t).toString()]));
+    globalThis.gc();
     c = process.cpuUsage();
     const held = { manifests: new A.ManifestStore(), shards: new Map() };
     const loaded = await A.loadRevision(source, pub1.rootText, held);
@@ -193,6 +196,7 @@ for (const n of SIZES) {
     put(`${n}.after.heapMB`, (heap() - h0) / MB);
     // a flip on the warm isolate: the changed shard only
     bytesRead = 0;
+    heap();
     c = process.cpuUsage();
     const state2Loaded = await A.loadRevision(source, pub2.rootText, held);
     const idx2 = A.indexState(state2Loaded, (d) => held.manifests.resolve(d));

@@ -47,7 +47,8 @@ export type Outcome =
     };
 
 export function decide(index: SnapshotIndex, facts: RequestFacts, now: number): Outcome {
-  const entry = index.agents.get(facts.agent);
+  // A plain Map lookup once the agent's entry is built (every request but its first).
+  const entry = index.built.get(facts.agent) ?? index.agents.get(facts.agent);
   if (entry === undefined) return { ok: false, status: 404, code: "unknown_agent", message: `no agent ${facts.agent}` };
   // A release it names cannot be used (its stored manifest is invalid): never guess another (CONTRACT §3).
   if (entry.broken !== null) return { ok: false, status: 503, code: "config_unavailable", message: entry.broken };

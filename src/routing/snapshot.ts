@@ -145,12 +145,14 @@ export interface SnapshotIndex {
   revision: number;
   publishedAt: string;
   state: PointerState;
+  /** The entries built so far: the hot path's one lookup (decide.ts), falling back to `agents`. */
+  built: ReadonlyMap<string, AgentEntry>;
   /** The agent's entry, built on first use. */
   agents: { get(agent: string): AgentEntry | undefined; has(agent: string): boolean; readonly size: number };
 }
 
 class LazyAgents {
-  private readonly built = new Map<string, AgentEntry>();
+  readonly built = new Map<string, AgentEntry>();
   private readonly global: IndexedOverride[];
   constructor(
     private readonly state: PointerState,
@@ -180,7 +182,8 @@ class LazyAgents {
 }
 
 export function indexState(state: PointerState, resolve: Resolve): SnapshotIndex {
-  return { revision: state.revision, publishedAt: state.publishedAt, state, agents: new LazyAgents(state, resolve) };
+  const agents = new LazyAgents(state, resolve);
+  return { revision: state.revision, publishedAt: state.publishedAt, state, built: agents.built, agents };
 }
 
 function buildAgent(
