@@ -712,7 +712,7 @@ describe("buildPublication", () => {
 
   it("reuses the shards whose agents did not change, and rebuilds the one that did", () => {
     const agents = Object.fromEntries(["a", "b", "c", "d", "e"].map((x) => [`agent-${x}`, LIVE]));
-    const first: ControlState = { revision: 1, agents, overrides: [OVR] };
+    const first: ControlState = { revision: 1, agents, overrides: [OVR], plans: {} };
     const p1 = buildPublication(first, () => "sha256:d", NOW);
     const moved = { ...LIVE, canary: { version: "v3", percent: 20 } };
     const p2 = buildPublication(
