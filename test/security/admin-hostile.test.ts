@@ -211,12 +211,18 @@ describe("hostile query strings and headers", () => {
     `/explain?agent=${AGENT}&key=${"k".repeat(600)}`,
     "/explain?agent=__proto__",
     "/explain",
-    `/explain?agent=${AGENT}&release=${"v".repeat(200)}`,
     `/agents/${AGENT}/diff?from=..&to=v1`,
     `/agents/${AGENT}/diff?from=v1`,
     `/agents/${AGENT}/diff?from=v1&to=%2e%2e%2fv2`,
   ])("GET %s → 4xx JSON", async (path) => {
     await expectJsonError(await admin("GET", path), path);
+  });
+
+  it("an overlong pin on explain is read as the data plane reads x-agent-release: cut, matching no release", async () => {
+    const res = await admin("GET", `/explain?agent=${AGENT}&release=${"v".repeat(200)}`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { decision: { headers: Record<string, string> } };
+    expect(body.decision.headers["x-agent-decision"]).toContain("pin-ignored");
   });
 
   it.each([
