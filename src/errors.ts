@@ -29,6 +29,10 @@ export type ErrorCode =
   | "upstream_timeout"
   | "upstream_unreachable"
   | "upstream_truncated"
+  | "upload_incomplete"
+  | "tool_not_allowed"
+  | "unfilterable_response"
+  | "provider_not_listed"
   | "internal_error";
 
 export class HttpError extends Error {
