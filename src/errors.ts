@@ -33,6 +33,9 @@ export type ErrorCode =
   | "tool_not_allowed"
   | "unfilterable_response"
   | "provider_not_listed"
+  | "unknown_server"
+  | "unsupported_media_type"
+  | "invalid_message"
   | "internal_error";
 
 export class HttpError extends Error {
