@@ -49,6 +49,8 @@ function shareWords(m: Move, p: Pointers, o: Override | undefined): string {
               : `requests served by ${s.release}: ${s.release === p.canary?.version ? `${canary} % of sticky keys` : "none now"}`;
       return `The restriction is removed for ${who}; they get the lane the other overrides leave.`;
     }
+    case "canary.resume":
+      return `The plan ramps ${p.canary?.version ?? "the canary"} on from ${canary} % of sticky keys, step by step, by itself.`;
     default:
       return "This move only restricts; no traffic moves to a riskier release.";
   }

@@ -9,6 +9,7 @@ import { type ClassSeries, rateSeries } from "../control/rate-series";
 import { type Actor, mayActOn } from "../control/roles";
 import type { Bindings } from "../env";
 import { own } from "../release/own";
+import type { PlanState } from "../rollout/plan";
 import type { Override } from "../routing/override";
 import type { Pointers } from "../routing/snapshot";
 import type { ReleaseSummary } from "../state/control-store";
@@ -23,6 +24,7 @@ export type HealthMark = "ok" | "warn" | "breached" | "quiet" | "unknown";
 export interface FleetRow {
   agent: string;
   pointers: Pointers;
+  plan: PlanState | null;
   overrides: Override[];
   mark: HealthMark;
   note: string;
@@ -55,6 +57,7 @@ export async function fleet(env: Bindings, actor: Actor): Promise<{ revision: nu
       return {
         agent,
         pointers: s.agents[agent] as Pointers,
+        plan: own(s.plans, agent) ?? null,
         overrides: s.overrides.filter((o) => appliesTo(o, agent)),
         ...markOf(health),
       };
@@ -74,6 +77,7 @@ export interface AgentPage {
   at: number;
   revision: number;
   pointers: Pointers;
+  plan: PlanState | null;
   overrides: Override[];
   releases: ReleaseSummary[];
   active: StoredRelease | null;
@@ -113,6 +117,7 @@ export async function agentPage(env: Bindings, agent: string): Promise<AgentPage
     at: now,
     revision: s.revision,
     pointers,
+    plan: own(s.plans, agent) ?? null,
     overrides: s.overrides.filter((o) => appliesTo(o, agent)),
     releases,
     active,

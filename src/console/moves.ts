@@ -24,6 +24,8 @@ const Ttl = Optional(
 export const Move = z.discriminatedUnion("move", [
   z.strictObject({ move: z.literal("rollback"), to: Optional(z.union([z.literal("off"), Version])), reason: Reason }),
   z.strictObject({ move: z.literal("canary.abort"), reason: Reason }),
+  z.strictObject({ move: z.literal("canary.pause"), reason: Reason }),
+  z.strictObject({ move: z.literal("canary.resume"), reason: Reason }),
   z.strictObject({
     move: z.literal("canary.set"),
     version: Version,
@@ -78,7 +80,9 @@ export function commandOf(agent: string, m: Move): CommandInput {
     case "rollback":
       return { kind: "rollback", agent, reason: m.reason, ...(m.to === undefined ? {} : { to: m.to }) };
     case "canary.abort":
-      return { kind: "canary.abort", agent, reason: m.reason };
+    case "canary.pause":
+    case "canary.resume":
+      return { kind: m.move, agent, reason: m.reason };
     case "canary.set":
       return { kind: "canary.set", agent, version: m.version, percent: m.percent, reason: m.reason };
     case "promote":
@@ -108,7 +112,7 @@ export function commandOf(agent: string, m: Move): CommandInput {
 
 /** Riskier moves (CONTRACT §4.1 releaser): shown with their diff and traffic share before they are sent. */
 export function isRiskier(m: Move, p: Pointers): boolean {
-  if (m.move === "promote" || m.move === "override.lift") return true;
+  if (m.move === "promote" || m.move === "override.lift" || m.move === "canary.resume") return true;
   if (m.move === "canary.set")
     return p.canary === null || p.canary.version !== m.version || m.percent > p.canary.percent;
   return false;
@@ -116,7 +120,9 @@ export function isRiskier(m: Move, p: Pointers): boolean {
 
 /** The least role that may make a move, for showing or hiding it (apply.ts has the last word). */
 export function roleFor(m: Pick<Move, "move">, riskier: boolean): Role {
-  return riskier || m.move === "promote" || m.move === "override.lift" ? "releaser" : "operator";
+  return riskier || m.move === "promote" || m.move === "override.lift" || m.move === "canary.resume"
+    ? "releaser"
+    : "operator";
 }
 
 /** The move that puts back what `m` changed, from the pointers and overrides before it; null when none exists. */
@@ -135,6 +141,10 @@ export function inverseOf(
       return before.canary === null
         ? null
         : { move: "canary.set", version: before.canary.version, percent: String(before.canary.percent) };
+    case "canary.pause":
+      return { move: "canary.resume" };
+    case "canary.resume":
+      return { move: "canary.pause" };
     case "canary.set":
       return before.canary === null
         ? { move: "canary.abort" }
@@ -165,6 +175,10 @@ export function describe(m: Pick<Move, "move"> & Partial<Record<string, unknown>
       return m.to ? `Roll back to ${String(m.to)}` : "Roll back to the fallback";
     case "canary.abort":
       return "Abort the canary";
+    case "canary.pause":
+      return "Pause the canary's plan";
+    case "canary.resume":
+      return "Resume the canary's plan";
     case "canary.set":
       return `Set the canary ${String(m.version)} to ${String(m.percent)} %`;
     case "promote":

@@ -7,6 +7,7 @@
 import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { setupAgent, state } from "../helpers/admin";
+import { planAgent, shown, startCanary } from "../plan/helpers";
 
 const BASE = "https://gw";
 
@@ -168,4 +169,45 @@ it("sends a riskier move to its confirm page first, and applies it only with If-
   });
   expect(done.status).toBe(200);
   expect((await state()).agents[agent]!.canary).toEqual({ version: "v2", percent: 25 });
+});
+
+it("pauses a canary's plan (operator) and resumes it through the confirm page (releaser)", async () => {
+  const agent = "console-plan";
+  await planAgent(agent);
+  await startCanary(agent);
+  const operator = await signIn("operator-token");
+  const html = await (await get(`/console/agents/${agent}`, operator.cookie)).text();
+  expect(html).toContain("step 1, running");
+  expect(html).toContain('data-move="canary.pause"');
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  const paused = await post(`/console/agents/${agent}/act`, operator.cookie, {
+    move: "canary.pause",
+    reason: "look",
+    csrf,
+  });
+  expect(paused.status).toBe(200);
+  expect(await paused.text()).toContain("Resume the canary");
+  expect((await shown(agent)).plan?.state.status).toBe("paused");
+
+  const releaser = await signIn("releaser-token");
+  const page = await (await get(`/console/agents/${agent}`, releaser.cookie)).text();
+  const rcsrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  const first = await post(`/console/agents/${agent}/act`, releaser.cookie, {
+    move: "canary.resume",
+    reason: "ok",
+    csrf: rcsrf,
+  });
+  expect(first.status).toBe(303);
+  const confirm = await (await get(first.headers.get("location")!, releaser.cookie)).text();
+  const revision = /name="revision" value="(\d+)"/.exec(confirm)?.[1] ?? "";
+  expect((await shown(agent)).plan?.state.status).toBe("paused");
+  const done = await post(`/console/agents/${agent}/act`, releaser.cookie, {
+    move: "canary.resume",
+    reason: "ok",
+    csrf: rcsrf,
+    confirmed: "1",
+    revision,
+  });
+  expect(done.status).toBe(200);
+  expect((await shown(agent)).plan?.state.status).toBe("running");
 });

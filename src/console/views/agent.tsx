@@ -41,6 +41,16 @@ export function AgentView(props: { page: AgentPage; csrf: string; operator: bool
           <dd data-testid="canary">
             {p.canary ? `${p.canary.version} at ${p.canary.percent} % of sticky keys` : "none"}
           </dd>
+          {page.plan ? (
+            <>
+              <dt>Plan</dt>
+              <dd data-testid="plan">
+                {page.plan.version}: step {page.plan.step + 1}, {page.plan.status} since{" "}
+                <time datetime={page.plan.since}>{page.plan.since.slice(11, 19)} UTC</time>
+                {page.plan.note ? ` — ${page.plan.note}` : ""}
+              </dd>
+            </>
+          ) : null}
           <dt>Revision</dt>
           <dd>{page.revision}</dd>
         </dl>

@@ -37,6 +37,7 @@ export function FleetView(props: { rows: FleetRow[]; at: number; revision: numbe
                 <td data-label="fallback">{r.pointers.fallback ?? "none"}</td>
                 <td data-label="canary">
                   {r.pointers.canary ? `${r.pointers.canary.version} @ ${r.pointers.canary.percent} %` : "–"}
+                  {r.plan ? ` · plan step ${r.plan.step + 1}, ${r.plan.status}` : ""}
                 </td>
                 <td data-label="lanes">
                   {r.overrides.length === 0

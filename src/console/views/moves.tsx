@@ -110,6 +110,12 @@ export function Moves(props: { page: AgentPage; csrf: string; operator: boolean;
           {null}
         </MoveForm>
       ) : null}
+      {page.plan?.status === "running" ? (
+        <MoveForm agent={a} csrf={csrf} fields={{ move: "canary.pause" }} label="Pause the plan" />
+      ) : null}
+      {page.plan?.status === "paused" && props.releaser ? (
+        <MoveForm agent={a} csrf={csrf} fields={{ move: "canary.resume" }} label="Resume the plan…" />
+      ) : null}
       {p.active !== null && p.active !== "off" ? (
         <MoveForm agent={a} csrf={csrf} fields={{ move: "rollback" }} label="Roll back">
           <label>

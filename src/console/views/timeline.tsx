@@ -1,8 +1,12 @@
 /** The agent's timeline on its page: newest first, each change with its field-level diff and a deep link. */
 import type { TimelineItem } from "../../control/timeline";
+import { pct } from "./layout";
 
 const show = (v: unknown): string =>
   v === null || v === undefined ? "–" : typeof v === "string" ? v : JSON.stringify(v);
+/** Rates read as percentages; everything else as JSON. */
+const showAt = (path: string, v: unknown): string =>
+  path.startsWith("rates.") && typeof v === "number" ? pct(v) : show(v);
 
 export function Timeline(props: { items: TimelineItem[]; agent: string }) {
   const items = [...props.items].reverse();
@@ -30,8 +34,8 @@ export function Timeline(props: { items: TimelineItem[]; agent: string }) {
                 {i.changes.slice(0, 12).map((c) => (
                   <tr>
                     <th>{c.path || "(value)"}</th>
-                    <td class="from">{show(c.from)}</td>
-                    <td class="to">{show(c.to)}</td>
+                    <td class="from">{showAt(c.path, c.from)}</td>
+                    <td class="to">{showAt(c.path, c.to)}</td>
                   </tr>
                 ))}
                 {i.changes.length > 12 ? (
