@@ -11,6 +11,7 @@ import { HttpError } from "../errors";
 import { type AdminEnv, requireToken } from "./auth";
 import { registerHealth } from "./health-route";
 import { registerReads } from "./read-routes";
+import { requireScope } from "./scope";
 import { registerSignals } from "./signals-route";
 import { registerTimeline } from "./timeline-route";
 import { registerWrites } from "./write-routes";
@@ -32,6 +33,11 @@ admin.use("/admin/v1/*", async (c, next) => {
   if (c.req.method !== "GET" && c.req.method !== "HEAD" && !atLeast(c.var.actor.role, "operator")) {
     throw new HttpError(403, "forbidden", "the viewer role cannot change anything", { requiredRole: "operator" });
   }
+  await next();
+});
+// Every per-agent route answers 403 for an agent outside the token's scope, before anything about it is read.
+admin.use("/admin/v1/agents/:agent/*", async (c, next) => {
+  requireScope(c.var.actor, c.req.param("agent"));
   await next();
 });
 admin.use(

@@ -12,6 +12,7 @@ import { indexSnapshot } from "../routing/snapshot-legacy";
 import type { AdminEnv } from "./auth";
 import { planViews } from "./plan-views";
 import { control, etag } from "./respond";
+import { requireScope, scopedAgents } from "./scope";
 
 const ok = (description: string) => ({ 200: { description } });
 const AgentParam = z.object({ agent: AgentId });
@@ -37,8 +38,8 @@ export function registerReads(app: OpenAPIHono<AdminEnv>): void {
         {
           revision: s.revision,
           publishedRevision: s.publishedRevision,
-          agents: s.agents,
-          overrides: s.overrides,
+          agents: scopedAgents(c.var.actor, s.agents),
+          overrides: s.overrides.filter((o) => o.scope.agent === "*" || mayActOn(c.var.actor, o.scope.agent)),
           plans,
         },
         200,
@@ -121,9 +122,12 @@ export function registerReads(app: OpenAPIHono<AdminEnv>): void {
     }),
     async (c) => {
       const q = c.req.valid("query");
+      const actor = c.var.actor;
+      if (q.agent !== undefined) requireScope(actor, q.agent);
       const entries = await control(c.env).audit({
         limit: q.limit,
         ...(q.agent ? { agent: q.agent } : {}),
+        ...(actor.agents !== undefined ? { agents: actor.agents } : {}),
         ...(q.before ? { before: q.before } : {}),
       });
       const last = entries.at(-1);
@@ -147,6 +151,7 @@ export function registerReads(app: OpenAPIHono<AdminEnv>): void {
     }),
     async (c) => {
       const q = c.req.valid("query");
+      requireScope(c.var.actor, q.agent);
       const stub = control(c.env);
       const [snapshot, current] = await Promise.all([stub.agentSnapshot(q.agent), stub.current()]);
       // The key and the pin are read exactly as the data plane reads its headers.

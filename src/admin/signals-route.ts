@@ -14,6 +14,7 @@ import { AgentId, FailureClass, Version } from "../release/schema";
 import { guardOf } from "../state/guard-object";
 import type { AdminEnv } from "./auth";
 import { control } from "./respond";
+import { requireScope } from "./scope";
 
 export const SignalBody = z.strictObject({
   agent: AgentId,
@@ -39,6 +40,7 @@ export function registerSignals(app: OpenAPIHono<AdminEnv>): void {
     }),
     async (c) => {
       const b = c.req.valid("json");
+      requireScope(c.var.actor, b.agent);
       if ((await control(c.env).release(b.agent, b.release)) === null) {
         throw new HttpError(404, "unknown_release", `no release ${b.agent}@${b.release}`);
       }

@@ -16,8 +16,11 @@ import { checkOverride, checkRelease } from "./limits";
 import { type ControlState, NO_POINTERS, type Outcome, type Refusal, type World } from "./model";
 import { forbidden, gate, refuse, unchanged, withPlan, withPointers } from "./outcome";
 import { atLeast, type Role } from "./roles";
+import { outOfScope } from "./scope";
 
 export function apply(state: ControlState, command: Command, world: World): Outcome {
+  const scoped = outOfScope(world.actor, state, command);
+  if (scoped) return scoped;
   const role = world.actor.role;
   const need = (r: Role, what: string): Refusal | null => (atLeast(role, r) ? null : forbidden(r, what));
   const known = (agent: string): Refusal | null =>

@@ -339,7 +339,7 @@ export class ControlPlane extends DurableObject<Bindings> {
     return this.store.release(agent, version);
   }
 
-  audit(query: { agent?: string; limit: number; before?: number }): AuditEntry[] {
+  audit(query: { agent?: string; agents?: readonly string[]; limit: number; before?: number }): AuditEntry[] {
     return this.store.audit(query);
   }
 

@@ -215,12 +215,18 @@ export class ControlStore {
     return Number(cursor.one().seq);
   }
 
-  audit(query: { agent?: string; limit: number; before?: number }): AuditEntry[] {
+  /** Newest first; `agents` (a token's scope, CONTRACT §4.1) keeps only the entries of those agents. */
+  audit(query: { agent?: string; agents?: readonly string[]; limit: number; before?: number }): AuditEntry[] {
     const where: string[] = [];
     const args: SqlStorageValue[] = [];
     if (query.agent !== undefined) {
       where.push("agent = ?");
       args.push(query.agent);
+    }
+    if (query.agents !== undefined) {
+      // One bound JSON list rather than one parameter per agent (a query binds at most 100).
+      where.push("agent IN (SELECT value FROM json_each(?))");
+      args.push(JSON.stringify(query.agents));
     }
     if (query.before !== undefined) {
       where.push("seq < ?");
