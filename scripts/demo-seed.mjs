@@ -6,14 +6,15 @@ const NEXT = "2026.11.27-1";
 
 function release(version, upstream, extra) {
   return {
-    agent: "support-bot",
+    agent: extra.agent ?? "support-bot",
     version,
     description: extra.description,
     instructions: { system: `You are the support assistant (release ${version}). Be brief and kind.` },
-    model: {
+    // The demo's mock model (scripts/demo-model.mjs), so model traffic works offline.
+    model: extra.model ?? {
       provider: "openai",
       name: "gpt-4.1-mini",
-      baseUrl: "https://api.openai.com/v1",
+      baseUrl: `${upstream}/v1`,
       params: { temperature: 0.2 },
     },
     tools: extra.tools,
@@ -80,7 +81,26 @@ export async function seedDemo(gateway, token, upstream) {
       ],
     }),
   );
+  // An Anthropic-speaking agent on the same mock model, for the Messages API.
+  const CLAUDE = "claude-support";
+  await call(
+    "PUT",
+    `/agents/${CLAUDE}/releases/${STABLE}`,
+    release(STABLE, upstream, {
+      agent: CLAUDE,
+      description: "stable: search and email",
+      fallback: "off",
+      commit: "9f8e7d6",
+      model: { provider: "anthropic", name: "claude-demo", baseUrl: `${upstream}/v1`, params: { max_tokens: 512 } },
+      tools: [
+        { name: "search_kb", risk: "read" },
+        { name: "send_email", risk: "write" },
+      ],
+    }),
+  );
   const state = await call("GET", "/state");
+  if (state.agents[CLAUDE]?.active == null)
+    await call("POST", `/agents/${CLAUDE}/promote`, { version: STABLE, reason: "demo: first release" });
   const p = state.agents["support-bot"];
   if (p.active === null)
     await call("POST", "/agents/support-bot/promote", { version: STABLE, reason: "demo: first release" });

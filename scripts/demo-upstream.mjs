@@ -2,7 +2,9 @@
 // the release, lane, tools, approval set and workflow — so a person can watch them change as pointers flip.
 // To watch the guard act (docs/guard.md), a request can ask it to fail: `?failure=<class>` answers with that
 // `x-agent-failure-class` (e.g. tool_blocked), `?status=<5xx>` with that status (counted as upstream_error).
+// POST /v1/chat/completions, /v1/responses and /v1/messages are the demo's model (scripts/demo-model.mjs).
 import { createServer } from "node:http";
+import { answerModel } from "./demo-model.mjs";
 
 function contextOf(header) {
   if (!header) return null;
@@ -18,6 +20,7 @@ export function startDemoUpstream(port) {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
+      if (answerModel(req, Buffer.concat(chunks).toString("utf8"), res)) return;
       const h = req.headers;
       const context = contextOf(h["x-agent-context"]);
       const body = {

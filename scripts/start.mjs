@@ -69,9 +69,12 @@ try {
   await waitForGateway();
   const { stable, next } = await seedDemo(gateway, TOKEN, upstream);
   const A = `-H 'authorization: Bearer ${TOKEN}' -H 'content-type: application/json'`;
+  const ask = [{ role: "user", content: "Please refund order 1234." }];
+  const CHAT = JSON.stringify({ model: "any", messages: ask });
+  const MESSAGES = JSON.stringify({ model: "any", max_tokens: 200, stream: true, messages: ask });
   console.log(`
 Switchyard is running on ${gateway}  (demo upstream ${upstream}, admin token ${TOKEN})
-Demo agent support-bot: active ${stable}, canary ${next} at 10 %.
+Demo agent support-bot: active ${stable}, canary ${next} at 10 %; claude-support (Anthropic): active ${stable}.
 
 Try:
   curl -s ${gateway}/agents/support-bot/chat -d 'hi' -i                       # keyless: always the active release
@@ -83,6 +86,15 @@ Try:
   curl -s -X POST ${gateway}/admin/v1/agents/support-bot/rollback ${A} -d '{"reason":"bad answers"}'
   curl -s '${gateway}/admin/v1/audit?limit=5' ${A}
   curl -s ${gateway}/healthz
+
+Model traffic: the demo's mock model always asks to call send_email (a write tool).
+  curl -s ${gateway}/models/support-bot/v1/chat/completions -H 'content-type: application/json' -d '${CHAT}'
+      # autonomous: the answer carries the send_email call, finish_reason "tool_calls"
+  curl -s -X POST ${gateway}/admin/v1/overrides ${A} -d '{"scope":{"agent":"support-bot"},"set":{"mode":"draft-only"},"reason":"incident","ttlSeconds":600}'
+  curl -s ${gateway}/models/support-bot/v1/chat/completions -H 'content-type: application/json' -d '${CHAT}'
+      # draft-only: the call is withheld, finish_reason "stop", and it is counted tool_blocked
+  curl -sN ${gateway}/models/claude-support/v1/messages -H 'content-type: application/json' -d '${MESSAGES}'
+      # the same through the Anthropic Messages API, streamed
 `);
   if (process.env.SWITCHYARD_EXIT_AFTER_SEED === "1") {
     stop();
