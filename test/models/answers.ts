@@ -202,7 +202,9 @@ export function reconstruct(api: Api, stream: boolean, text: string): { name: st
     for (const d of datas) {
       const delta = (((d.choices as Json[] | undefined) ?? [])[0]?.delta ?? {}) as Json;
       for (const c of (delta.tool_calls as Json[] | undefined) ?? []) {
-        const slot = (calls[c.index as number] ??= { name: "", args: "" });
+        const index = c.index as number;
+        const slot = calls[index] ?? { name: "", args: "" };
+        calls[index] = slot;
         const f = (c.function ?? {}) as Json;
         if (f.name) slot.name = String(f.name);
         if (f.arguments) slot.args += String(f.arguments);
