@@ -11,12 +11,14 @@ import { agents } from "./gateway/agents";
 import { health } from "./gateway/health";
 import { mcp } from "./gateway/mcp";
 import { models } from "./gateway/models";
+import { ofrep } from "./gateway/ofrep";
 
 const app = new Hono<AppEnv>();
 app.route("/", health);
 app.route("/", agents);
 app.route("/", models);
 app.route("/", mcp);
+app.route("/", ofrep);
 app.route("/", admin);
 app.all("/console/*", async (c) => (await import("./console/app")).consoleApp.fetch(c.req.raw, c.env, c.executionCtx));
 app.all("/console", async (c) => (await import("./console/app")).consoleApp.fetch(c.req.raw, c.env, c.executionCtx));
