@@ -8,7 +8,8 @@
  * the plan already past that step and changes nothing.
  */
 import type { Plan } from "../release/schema";
-import type { TriggerState } from "./triggers";
+import type { TriggerState, TriggerStatus } from "./triggers";
+import { type Buckets, secondOf, sumSpan } from "./window";
 
 export type PlanStatus = "running" | "paused" | "stopped";
 
@@ -132,6 +133,29 @@ export function viewPlan(input: PlanInput): PlanView {
     due: waits.length === 0,
     note: state.note,
   };
+}
+
+/** The canary's plan as the guard runs it: its state in the control plane, its steps, what a step must serve. */
+export interface PlanRun {
+  state: PlanState;
+  plan: Plan;
+  needed: number;
+}
+
+/**
+ * The plan's view from the guard's counts: the requests the canary served since its step began (the second in
+ * which it began left out, as for a trigger after an action) and the states of the canary's triggers.
+ */
+export function viewRun(
+  run: PlanRun,
+  buckets: Buckets | undefined,
+  statuses: readonly TriggerStatus[],
+  now: number,
+): PlanView {
+  const { state, plan, needed } = run;
+  const served = sumSpan(buckets, { from: secondOf(Date.parse(state.since)), to: secondOf(now) }).served;
+  const triggers = statuses.filter((t) => t.release === state.version && t.role === "canary");
+  return viewPlan({ state, plan, needed, served, triggers, now });
 }
 
 /** The audit reason of a move: `plan step N` (N the step entered, 1-based; the promotion is step k + 1). */

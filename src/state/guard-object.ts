@@ -16,7 +16,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { GUARD } from "../control/roles";
 import type { Bindings } from "../env";
-import { moveReason, type PlanView, viewPlan } from "../rollout/plan";
+import { moveReason, type PlanView, viewRun } from "../rollout/plan";
 import {
   evaluate,
   longestWindow,
@@ -25,7 +25,7 @@ import {
   REFUSAL_RETRY_MS,
   type TriggerStatus,
 } from "../rollout/triggers";
-import { addToBuckets, type Batch, type Buckets, entry, pruneBuckets, secondOf, sumSpan } from "../rollout/window";
+import { addToBuckets, type Batch, type Buckets, entry, pruneBuckets, secondOf } from "../rollout/window";
 import { alarmTime, type Clock, systemClock } from "./clock";
 import { type GuardHealth, type GuardHistory, healthOf, historyOf } from "./guard-health";
 import { GuardStore, markerKey } from "./guard-store";
@@ -241,14 +241,8 @@ export class Guard extends DurableObject<Bindings> {
     return null;
   }
 
-  /** The plan's view from the counts: requests the canary served since its step began, its triggers' states. */
   private planOf(view: AgentView, statuses: readonly TriggerStatus[], now: number): PlanView | null {
-    if (view.plan === null) return null;
-    const { state, plan, needed } = view.plan;
-    const span = { from: secondOf(Date.parse(state.since)), to: secondOf(now) };
-    const served = sumSpan(this.buckets.get(state.version), span).served;
-    const triggers = statuses.filter((t) => t.release === state.version && t.role === "canary");
-    return viewPlan({ state, plan, needed, served, triggers, now });
+    return view.plan === null ? null : viewRun(view.plan, this.buckets.get(view.plan.state.version), statuses, now);
   }
 
   private saveMarker(m: Marker): void {

@@ -8,7 +8,7 @@ import type { Refusal, StoredRelease } from "../control/model";
 import type { Actor } from "../control/roles";
 import { own } from "../release/own";
 import type { Plan, Trigger } from "../release/schema";
-import { neededRequests, type PlanState } from "../rollout/plan";
+import { neededRequests, type PlanRun, type PlanState } from "../rollout/plan";
 import type { GuardCommand, GuardView, LiveRelease } from "../rollout/triggers";
 import type { Override } from "../routing/override";
 import type { Pointers } from "../routing/snapshot";
@@ -32,13 +32,6 @@ export interface ControlRpc {
 }
 
 export type ReleaseMemo = Map<string, { digest: string; triggers: readonly Trigger[]; plan: Plan | null }>;
-
-/** The canary's plan as the guard needs it: its state in the control plane, its steps, what a step must serve. */
-export interface PlanRun {
-  state: PlanState;
-  plan: Plan;
-  needed: number;
-}
 
 export interface AgentView extends GuardView {
   plan: PlanRun | null;

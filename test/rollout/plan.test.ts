@@ -162,3 +162,22 @@ describe("diff of plans", () => {
     expect(diffManifests(a, from)).toEqual([{ path: "rollout.plan", from: null, to: PLAN }]);
   });
 });
+
+describe("viewRun", () => {
+  it("counts the canary's requests from the second after its step began, with its own triggers only", async () => {
+    const { addToBuckets } = await import("../../src/rollout/window");
+    const { viewRun } = await import("../../src/rollout/plan");
+    const buckets = new Map();
+    const since = T0 + 400; // the step began 400 ms into a second
+    addToBuckets(buckets, T0 + 900, { served: 50, failures: {} }); // that same second: left out
+    addToBuckets(buckets, T0 + 1000, { served: 30, failures: {} });
+    addToBuckets(buckets, T0 + 61_000, { served: 7, failures: {} });
+    const run = { state: startPlan("v2", since), plan: PLAN, needed: 100 };
+    const status = (release: string, role: "canary" | "active", state: "ok" | "breached") =>
+      ({ release, role, index: 0, state }) as unknown as import("../../src/rollout/triggers").TriggerStatus;
+    const v = viewRun(run, buckets, [status("v2", "canary", "ok"), status("v1", "active", "breached")], T0 + 61_000);
+    expect(v).toMatchObject({ served: 37, waitsFor: ["needs 63 more requests"] });
+    const breached = viewRun(run, buckets, [status("v2", "canary", "breached")], T0 + 61_000);
+    expect(breached.waitsFor).toEqual(["trigger #0 is breached", "needs 63 more requests"]);
+  });
+});
