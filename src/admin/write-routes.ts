@@ -4,7 +4,7 @@
  */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { CanaryBody, OverrideBody, PromoteBody, ReasonBody, RollbackBody } from "../control/commands";
+import { CanaryBody, OverrideBody, PromoteBody, Reason, ReasonBody, RollbackBody } from "../control/commands";
 import { HttpError } from "../errors";
 import { AgentId, Manifest, Version } from "../release/schema";
 import { OverrideId } from "../routing/override";
@@ -30,7 +30,12 @@ export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
       method: "put",
       path: "/admin/v1/agents/{agent}/releases/{version}",
       summary: "Store an immutable release (201; the same content again: 200; other content: 409)",
-      request: { params: z.object({ agent: AgentId, version: Version }), body: json(Manifest) },
+      request: {
+        params: z.object({ agent: AgentId, version: Version }),
+        // Audited as the reason of the store; without it, the manifest's description is (docs/cli.md).
+        query: z.object({ reason: Reason.optional() }),
+        body: json(Manifest),
+      },
       responses: {
         ...responses,
         201: { description: "stored; { digest }" },
@@ -40,12 +45,20 @@ export function registerWrites(app: OpenAPIHono<AdminEnv>): void {
     async (c) => {
       const { agent, version } = c.req.valid("param");
       const manifest = c.req.valid("json");
+      const { reason } = c.req.valid("query");
       if (manifest.agent !== agent || manifest.version !== version) {
         throw new HttpError(400, "invalid_request", "the manifest's agent and version must match the path", {
           problems: [{ path: manifest.agent !== agent ? "agent" : "version", message: "does not match the path" }],
         });
       }
-      const out = await mutate(c.env, { kind: "release.put", agent, version, manifest }, c.var.actor, ifMatch(c));
+      const put = {
+        kind: "release.put" as const,
+        agent,
+        version,
+        manifest,
+        ...(reason === undefined ? {} : { reason }),
+      };
+      const out = await mutate(c.env, put, c.var.actor, ifMatch(c));
       return mutationResponse(c, out, true);
     },
   );

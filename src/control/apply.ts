@@ -56,7 +56,8 @@ export function apply(state: ControlState, command: Command, world: World): Outc
         audit: {
           action: command.kind,
           agent: command.agent,
-          reason: command.manifest.description ?? "release stored",
+          // The pusher's reason (`?reason=`) when given, else the manifest's description.
+          reason: command.reason ?? command.manifest.description ?? "release stored",
           before: null,
           after: { version: command.version, digest: command.digest },
         },

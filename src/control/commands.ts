@@ -29,7 +29,7 @@ export const OverrideBody = z.strictObject({
 });
 
 export type Command =
-  | { kind: "release.put"; agent: string; version: string; manifest: Manifest; digest: string }
+  | { kind: "release.put"; agent: string; version: string; manifest: Manifest; digest: string; reason?: string }
   | { kind: "promote"; agent: string; version: string; reason: string }
   | { kind: "canary.set"; agent: string; version: string; percent?: number | undefined; reason: string }
   | { kind: "canary.abort"; agent: string; reason: string }

@@ -35,7 +35,7 @@ import { type Rendered, render } from "./publication";
 /** What callers send: the DO adds the digest of a release and the id of an override itself. */
 export type CommandInput =
   | Exclude<Command, { kind: "release.put" | "override.add" | "override.expire" }>
-  | { kind: "release.put"; agent: string; version: string; manifest: Manifest }
+  | { kind: "release.put"; agent: string; version: string; manifest: Manifest; reason?: string }
   | Omit<Extract<Command, { kind: "override.add" }>, "id">;
 
 export interface Mutated {

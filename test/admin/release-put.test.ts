@@ -92,3 +92,33 @@ describe("PUT of an existing version", () => {
     expect(releases.map((r) => [r.version, r.digest])).toEqual([["v1", digest]]);
   });
 });
+
+describe("the reason of a store (?reason=)", () => {
+  it("is audited as given; without it the manifest's description is", async () => {
+    const withReason = release(AGENT, "v-reasoned", "release-put");
+    await ok(
+      call(
+        "releaser",
+        "PUT",
+        `/agents/${AGENT}/releases/v-reasoned?reason=${encodeURIComponent("ship #42")}`,
+        withReason,
+      ),
+      201,
+    );
+    const plain = release(AGENT, "v-plain", "release-put");
+    await ok(call("releaser", "PUT", `/agents/${AGENT}/releases/v-plain`, plain), 201);
+    const { entries } = await ok<{ entries: Array<{ action: string; reason: string; after: { version: string } }> }>(
+      call("viewer", "GET", `/audit?agent=${AGENT}&limit=2`),
+    );
+    expect(entries.map((e) => [e.after.version, e.reason])).toEqual([
+      ["v-plain", plain.description ?? "release stored"],
+      ["v-reasoned", "ship #42"],
+    ]);
+  });
+
+  it("an empty reason is a 400 and stores nothing", async () => {
+    const m = release(AGENT, "v-empty", "release-put");
+    await failed(call("releaser", "PUT", `/agents/${AGENT}/releases/v-empty?reason=%20`, m), 400, "invalid_request");
+    await failed(call("viewer", "GET", `/agents/${AGENT}/releases/v-empty`), 404);
+  });
+});
