@@ -13,8 +13,9 @@ const ADMIN_TOKENS = JSON.stringify(
 );
 
 /**
- * Two projects: the Worker's tests inside workerd (real KV and Durable Objects), and the console's browser tests
- * in Node, which start the gateway like `npm start` does and drive real Chromium (test/browser).
+ * Three projects: the Worker's tests inside workerd (real KV and Durable Objects); the console's browser tests
+ * in Node, which start the gateway like `npm start` does and drive real Chromium (test/browser); and the CLI's
+ * tests in Node, which run the built `switchyard` as a child process against `wrangler dev` (test/cli).
  */
 export default defineConfig({
   test: {
@@ -34,7 +35,7 @@ export default defineConfig({
           name: "workers",
           globalSetup: ["./test/setup/global.ts"],
           include: ["test/**/*.test.ts"],
-          exclude: ["test/browser/**"],
+          exclude: ["test/browser/**", "test/cli/**"],
         },
       },
       {
@@ -45,6 +46,20 @@ export default defineConfig({
           include: ["test/browser/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        // One gateway for every file, so the files run one after the other (a panic over every agent is global),
+        // and after the other projects (groupOrder), so its load never slows the timing-sensitive tests there.
+        test: {
+          name: "cli",
+          environment: "node",
+          sequence: { groupOrder: 1 },
+          globalSetup: ["./test/cli/setup/gateway.ts"],
+          include: ["test/cli/**/*.test.ts"],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
     ],
