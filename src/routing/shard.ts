@@ -12,6 +12,8 @@ import { type PublishedAgent, Shard, shardOf } from "./snapshot";
 export class LazyShard {
   readonly agents: readonly string[];
   readonly digests: ReadonlySet<string>;
+  /** Set once every digest it names was held by a loaded revision: later loads need not look again. */
+  complete = false;
   private raw: unknown;
   private validated: Shard | null = null;
   private error: string | null = null;

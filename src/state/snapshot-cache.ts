@@ -61,6 +61,9 @@ export interface CacheHealth {
   lastAttemptAgoMs: number | null;
 }
 
+/** Manifests held beyond those named at the last clean-up before the next one runs. */
+const RETAIN_SLACK = 256;
+
 /** The shards and manifests of a revision may take this many times one read's bound. */
 const BLOBS_TIMEOUT_FACTOR = 8;
 
@@ -75,6 +78,8 @@ export class SnapshotCache {
   private source: string | null = null;
   private inflight: Promise<void> | null = null;
   private readonly held: Held = { manifests: new ManifestStore(), shards: new Map() };
+  /** How many digests the state named when unnamed manifests were last dropped. */
+  private namedCount = 0;
 
   constructor(private readonly opts: CacheOptions) {}
 
@@ -126,7 +131,13 @@ export class SnapshotCache {
   private offer(state: PointerState): boolean {
     if (this.index !== null && state.revision <= this.index.revision) return false;
     const manifests = this.held.manifests;
-    manifests.retain(namedDigests(state));
+    // Dropping manifests no revision names walks the whole fleet, so it runs only once enough may have piled
+    // up (a flip adds a few at most): a warm isolate's flip costs what changed, not the fleet.
+    if (manifests.size > this.namedCount + RETAIN_SLACK) {
+      const named = namedDigests(state);
+      manifests.retain(named);
+      this.namedCount = named.size;
+    }
     this.index = indexState(state, (digest) => manifests.resolve(digest));
     return true;
   }

@@ -59,6 +59,8 @@ export interface Held {
   manifests: ManifestStore;
   /** Shards by key, kept across revisions (a flip changes one). */
   shards: Map<string, LazyShard>;
+  /** The shard keys and agent map of the last revision loaded, so a flip rebuilds only what changed. */
+  last?: { shards: readonly (string | null)[]; agents: ReadonlyMap<string, LazyShard> };
 }
 
 /** Turns the root text read from `source` into a complete pointer state, fetching what `held` lacks. */
@@ -74,6 +76,7 @@ export async function loadRevision(source: BlobSource, raw: string, held: Held):
     const legacy = LegacySnapshot.safeParse(json);
     if (!legacy.success) throw new Error(`the format-1 snapshot is invalid: ${legacy.error.issues[0]?.message}`);
     const { state, manifests } = fromLegacy(legacy.data);
+    held.last = undefined;
     for (const [digest, m] of manifests) held.manifests.addValid(digest, m);
     return state;
   }
@@ -99,22 +102,34 @@ export async function loadRevision(source: BlobSource, raw: string, held: Held):
     }
   }
 
-  const agents = new Map<string, LazyShard>();
+  // Start from the last revision's agents and redo only the positions whose shard changed (a flip: one).
+  const last = held.last;
+  const agents = new Map<string, LazyShard>(last?.agents ?? []);
   const missing = new Set<string>();
+  const fresh: LazyShard[] = [];
   root.data.shards.forEach((key, i) => {
+    const before = last?.shards[i] ?? null;
+    if (last !== undefined && key === before) return;
+    if (before !== null) for (const agent of held.shards.get(before)?.agents ?? []) agents.delete(agent);
     if (key === null) return;
     const shard = held.shards.get(key) as LazyShard;
     // The same content may sit at two positions only if it is empty of agents; otherwise its agents hash here.
     if (shard.agents.length > 0 && shardOf(shard.agents[0] as string) !== i)
       throw new Error(`${key} is named at shard ${i}, not its own`);
     for (const agent of shard.agents) agents.set(agent, shard);
+    if (shard.complete) return;
+    fresh.push(shard);
     for (const d of shard.digests) if (!held.manifests.has(d)) missing.add(d);
   });
-  const keys = [...missing].map(releaseKey);
-  for (const [key, text] of await fetchBlobs(source, keys)) held.manifests.addText(key.slice(8), text);
+  const digests = [...missing];
+  const texts = await fetchBlobs(source, digests.map(releaseKey));
+  // Keyed by the digest strings themselves, not slices of the keys: V8 compares sliced strings slowly as Map keys.
+  for (const d of digests) held.manifests.addText(d, texts.get(releaseKey(d)) as string);
 
+  for (const shard of fresh) shard.complete = true;
   const live = new Set(root.data.shards.filter((k): k is string => k !== null));
   for (const k of held.shards.keys()) if (!live.has(k)) held.shards.delete(k);
+  held.last = { shards: root.data.shards, agents };
   return {
     revision: root.data.revision,
     publishedAt: root.data.publishedAt,

@@ -143,6 +143,19 @@ describe("format 2 on the isolate", () => {
     expect(await active("agent-7")).toBe("v2");
     expect(store.asked).toHaveLength(1);
     expect(store.asked[0]).toMatch(/^shard:/);
+
+    // A later revision where a new agent appears and another flips back: both seen, the rest untouched.
+    const more = await world([...agents, "newcomer"]);
+    for (const [d, m] of more.manifests) manifests.set(d, m);
+    Object.assign(digests, more.digests);
+    await store.put(
+      more.state(3, () => ({ active: "v1" })),
+      manifests,
+      digests,
+    );
+    await cache.refresh();
+    expect([await active("newcomer"), await active("agent-7"), await active("agent-9")]).toEqual(["v1", "v1", "v1"]);
+    expect(await active("nobody")).toBe("unknown_agent");
   });
 
   it("a manifest that fails validation on first use makes its agent answer 503, once per digest", async () => {
