@@ -142,7 +142,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   res.writeHead(404).end();
 }
 
-export function startMcpServer(): Promise<{ url: string; server: HttpServer }> {
+/** Listens on 127.0.0.1:`port` (0: any free port, as the tests do; the bench passes its own). */
+export function startMcpServer(port = 0): Promise<{ url: string; server: HttpServer }> {
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent) res.writeHead(500);
@@ -150,10 +151,10 @@ export function startMcpServer(): Promise<{ url: string; server: HttpServer }> {
     });
   });
   return new Promise((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      resolve({ url: `http://127.0.0.1:${port}`, server });
+      const bound = typeof address === "object" && address !== null ? address.port : 0;
+      resolve({ url: `http://127.0.0.1:${bound}`, server });
     }),
   );
 }
