@@ -175,11 +175,14 @@ try {
     ["responses", "/v1/responses", S.responsesStreamFilter],
     ["messages", "/v1/messages", S.messagesStreamFilter],
   ]) {
-    const res = await fetch(new URL(path, provider.url), {
-      method: "POST",
-      body: JSON.stringify({ model: "x", stream: true, max_tokens: 5, input: "hi", messages: [] }),
-      headers: { "content-type": "application/json", ...long },
-    });
+    // Once more if the first try meets a kept-alive connection the provider has closed (ECONNRESET under load).
+    const get = () =>
+      fetch(new URL(path, provider.url), {
+        method: "POST",
+        body: JSON.stringify({ model: "x", stream: true, max_tokens: 5, input: "hi", messages: [] }),
+        headers: { "content-type": "application/json", ...long },
+      });
+    const res = await get().catch(() => get());
     const bytes = new Uint8Array(await res.arrayBuffer());
     const chunks = [];
     for (let i = 0; i < bytes.length; i += 16_384) chunks.push(bytes.subarray(i, i + 16_384));
