@@ -192,6 +192,46 @@ describe("wait", () => {
     expect(after.json).toMatchObject({ outcome: "aborted", by: "guard" });
   });
 
+  it("exits 0 when the release plan promotes the canary (the guard, as the plan's actor)", async () => {
+    const agent = "cli-wait-plan";
+    await seedAgent(agent);
+    const base = (await api("GET", `/agents/${agent}/releases/1.1.0`)).body.manifest as Record<string, unknown>;
+    const trigger = {
+      failureClass: "bad_answer",
+      maxRate: 0.5,
+      minRequests: 3,
+      windowSeconds: 2,
+      action: "abort-canary",
+    };
+    const planned = {
+      ...base,
+      version: "1.3.0",
+      rollout: {
+        ...(base.rollout as object),
+        triggers: [trigger],
+        plan: { steps: [{ percent: 50, holdSeconds: 2 }], promote: true },
+      },
+    };
+    expect((await api("PUT", `/agents/${agent}/releases/1.3.0`, planned)).status).toBe(201);
+    const started = await run(["canary", "start", agent, "1.3.0", "--reason", "ramp by plan"]);
+    expect(started.code, started.stderr).toBe(0);
+    const w = start(["wait", agent, "--timeout", "1m", "--interval", "1s"], { token: "viewer-token" });
+    let waiting = true;
+    void w.done.then(() => {
+      waiting = false;
+    });
+    // Traffic for the step to count (half the keys reach the canary); healthy, so the plan moves on.
+    for (let i = 0; waiting && i < 300; i++) {
+      await served(agent, `plan-user-${i % 40}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const r = await w.done;
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ agent, version: "1.3.0", outcome: "promoted", exit: 0, by: "guard" });
+    expect(out.reason).toMatch(/plan/);
+  });
+
   it("exits 1 when there is no canary to wait for", async () => {
     await seedAgent("cli-wait-none");
     const r = await run(["wait", "cli-wait-none", "--timeout", "5s"]);
