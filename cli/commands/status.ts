@@ -74,8 +74,10 @@ async function watch(ctx: Ctx, agent: string | undefined, intervalMs: number): P
           if (!(err instanceof CliError)) throw err;
           // The first read must succeed (a wrong URL or token is not something to watch); later, keep watching.
           if (last === null || err.exit === EXIT.usage) throw err;
-          problem = err.exit === EXIT.unreachable ? "gateway unreachable, showing the last data" : err.message;
-          if (!tty) out.note(`switchyard: ${err.message}`);
+          const now = err.exit === EXIT.unreachable ? "gateway unreachable, showing the last data" : err.message;
+          // Off a terminal, a problem is noted once when it starts, not at every poll.
+          if (!tty && now !== problem) out.note(`switchyard: ${err.message}`);
+          problem = now;
         }
       }
       footer();
