@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { gateway, root, run, runJson } from "./helpers";
+import { freePort } from "./setup/gateway";
 
 describe("switchyard basics", () => {
   it("prints help and its version", async () => {
@@ -46,16 +47,17 @@ describe("switchyard basics", () => {
   });
 
   it("an unreachable gateway is exit 3, with the URL and what to check next", async () => {
-    const r = await runJson(["status"], { env: { SWITCHYARD_URL: "http://127.0.0.1:9809" } });
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const r = await runJson(["status"], { env: { SWITCHYARD_URL: nobody } });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("gateway unreachable: http://127.0.0.1:9809 (SWITCHYARD_URL)");
+    expect(r.stderr).toContain(`gateway unreachable: ${nobody} (SWITCHYARD_URL)`);
     expect(r.stderr).toContain("next: check the gateway is up");
     expect(r.json).toEqual({
       error: { code: "unreachable", message: expect.stringContaining("ECONNREFUSED") },
       next: expect.stringContaining("switchyard status"),
       exit: 3,
     });
-    const flagged = await run(["rollback", "bot", "--reason", "x", "--url", "http://127.0.0.1:9809"]);
+    const flagged = await run(["rollback", "bot", "--reason", "x", "--url", nobody]);
     expect(flagged.code).toBe(3);
     expect(flagged.stderr).toContain("(--url)");
   });

@@ -40,8 +40,16 @@ export interface Running {
   done: Promise<Run>;
 }
 
+/** Children still running when the test process ends (a failed test's `--watch`) are ended with it. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of running) c.kill("SIGKILL");
+});
+
 export function start(args: string[], opts: RunOptions = {}): Running {
   const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(opts), stdio: ["pipe", "pipe", "pipe"] });
+  running.add(child);
+  child.on("exit", () => running.delete(child));
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (d) => {

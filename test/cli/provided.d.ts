@@ -3,7 +3,7 @@ export {};
 
 declare module "vitest" {
   export interface ProvidedContext {
-    /** The gateway under `wrangler dev`, e.g. http://127.0.0.1:9800. */
+    /** The gateway under `wrangler dev`, e.g. http://127.0.0.1:40123. */
     gateway: string;
     /** The real local upstream its releases point at. */
     cliUpstream: string;

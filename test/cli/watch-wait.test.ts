@@ -88,22 +88,26 @@ describe("status --watch", () => {
         screen += d.toString();
       });
       const exited = new Promise<number | null>((r) => term.on("close", r));
-      const clears = () => screen.split("\x1b[2J").length - 1;
-      await until(() => clears() === 1 && screen.includes("old"), 15_000, "first draw");
-      await new Promise((r) => setTimeout(r, 2500));
-      expect(clears(), screen).toBe(1);
-      expect(screen).toMatch(/data \d+s old · every 1s · Ctrl-C to stop/);
-      expect(screen).toContain("\x1b[1m"); // colour (bold) on a terminal
-      await api("POST", `/overrides`, {
-        scope: { agent: WATCHED },
-        set: { mode: "draft-only" },
-        reason: "redraw",
-        ttlSeconds: 60,
-      });
-      await until(() => clears() === 2, 15_000, "redraw");
-      expect(screen.slice(screen.lastIndexOf("\x1b[2J"))).toContain("draft-only");
-      term.stdin.write("\x03");
-      expect(await exited).toBe(0);
+      try {
+        const clears = () => screen.split("\x1b[2J").length - 1;
+        await until(() => clears() === 1 && screen.includes("old"), 15_000, "first draw");
+        await new Promise((r) => setTimeout(r, 2500));
+        expect(clears(), screen).toBe(1);
+        expect(screen).toMatch(/data \d+s old · every 1s · Ctrl-C to stop/);
+        expect(screen).toContain("\x1b[1m"); // colour (bold) on a terminal
+        await api("POST", `/overrides`, {
+          scope: { agent: WATCHED },
+          set: { mode: "draft-only" },
+          reason: "redraw",
+          ttlSeconds: 60,
+        });
+        await until(() => clears() === 2, 15_000, "redraw");
+        expect(screen.slice(screen.lastIndexOf("\x1b[2J"))).toContain("draft-only");
+        term.stdin.write("\x03");
+        expect(await exited).toBe(0);
+      } finally {
+        if (term.exitCode === null) term.kill("SIGKILL"); // a failed assertion must not leave it running
+      }
       expect(screen).toContain("\x1b[?25h"); // the cursor is given back
     },
   );

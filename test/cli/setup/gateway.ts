@@ -4,19 +4,30 @@
  * local KV and SQLite Durable Objects —, persisted to a fresh temporary directory so every run starts empty.
  * The tests then run the built CLI as a child process against it, as an operator would.
  *
- * Ports (loopback only): SWITCHYARD_CLI_TEST_PORT (default 9800) for the gateway, +1 the upstream, +2 the
- * inspector. Tokens: `<role>-token` for each role, as in the workerd tests; only their hashes reach the Worker.
+ * Ports (loopback only): free ones picked at start, so runs in several checkouts on one machine never collide; or
+ * SWITCHYARD_CLI_TEST_PORT for the gateway, +1 the upstream, +2 the inspector. Tokens: `<role>-token` for each role, as in the workerd tests; only their hashes reach the Worker.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startUpstream } from "../../setup/upstream";
 
 const root = join(import.meta.dirname, "../../..");
-const base = Number(process.env.SWITCHYARD_CLI_TEST_PORT ?? 9800);
+const fixed = process.env.SWITCHYARD_CLI_TEST_PORT;
+
+/** A port nothing listens on right now (the kernel's pick), for wrangler, which needs a number. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
 
 const sha256 = (t: string) => createHash("sha256").update(t).digest("hex");
 const TOKENS = ["runtime", "viewer", "operator", "releaser", "admin"].map((role) => ({
@@ -42,7 +53,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   execFileSync(process.execPath, [join(root, "cli/build.mjs")], { stdio: "inherit" });
   const dir = mkdtempSync(join(tmpdir(), "switchyard-cli-test-"));
   writeFileSync(join(dir, "test.env"), `ADMIN_TOKENS='${JSON.stringify(TOKENS)}'\n`);
-  const upstream = await startUpstream(base + 1);
+  const base = fixed === undefined ? null : Number(fixed);
+  const port = base ?? (await freePort());
+  const inspector = base === null ? await freePort() : base + 2;
+  const upstream = await startUpstream(base === null ? 0 : base + 1);
   const wrangler = spawn(
     join(root, "node_modules/.bin/wrangler"),
     [
@@ -50,9 +64,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       "--ip",
       "127.0.0.1",
       "--port",
-      String(base),
+      String(port),
       "--inspector-port",
-      String(base + 2),
+      String(inspector),
       "--persist-to",
       join(dir, "state"),
       "--env-file",
@@ -74,7 +88,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
   wrangler.stdout?.on("data", keep);
   wrangler.stderr?.on("data", keep);
-  const gateway = `http://127.0.0.1:${base}`;
+  const gateway = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (wrangler.exitCode === null && wrangler.pid !== undefined) {
       const exited = new Promise((r) => wrangler.once("exit", r));
