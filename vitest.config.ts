@@ -36,6 +36,9 @@ export default defineConfig({
           globalSetup: ["./test/setup/global.ts"],
           include: ["test/**/*.test.ts"],
           exclude: ["test/browser/**", "test/cli/**"],
+          // A test's own waits are short; the ceiling is for a loaded 2-core machine, where the 5 s default was
+          // seen to cut an admin round trip short while six other runs shared the cores.
+          testTimeout: 20_000,
         },
       },
       {

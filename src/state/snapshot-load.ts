@@ -9,15 +9,7 @@
  */
 
 import { LazyShard } from "../routing/shard";
-import {
-  type PointerState,
-  type PublishedAgent,
-  Root,
-  releaseKey,
-  Shard,
-  SNAPSHOT_FORMAT,
-  shardOf,
-} from "../routing/snapshot";
+import { type PointerState, Root, releaseKey, SNAPSHOT_FORMAT, shardOf } from "../routing/snapshot";
 import { fromLegacy, LEGACY_FORMAT, Snapshot as LegacySnapshot } from "../routing/snapshot-legacy";
 import type { ManifestStore } from "./manifest-store";
 

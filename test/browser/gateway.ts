@@ -2,7 +2,8 @@
  * Global setup of the browser tests (Node): the gateway exactly as `npm start` runs it — wrangler dev with local
  * KV and SQLite Durable Objects, the demo upstream, the demo agent seeded through the admin API — on its own
  * ports and a fresh state directory, with one more token (a viewer) passed as a wrangler `--var`.
- * Ports: BROWSER_TEST_PORT (default 9701), the upstream and inspector on the next two.
+ * Ports: free ones picked at start (test/setup/free-port.ts); or BROWSER_TEST_PORT, the upstream and inspector on
+ * the next two.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -10,12 +11,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { freePort } from "../setup/free-port";
 
 const sha256 = (t: string) => createHash("sha256").update(t).digest("hex");
 export const TOKENS = { admin: "dev-admin-token", viewer: "console-viewer-token" };
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const port = Number(process.env.BROWSER_TEST_PORT ?? 9701);
+  const fixed = process.env.BROWSER_TEST_PORT;
+  const port = fixed ? Number(fixed) : await freePort();
+  const upstreamPort = fixed ? port + 1 : await freePort();
+  const inspectorPort = fixed ? port + 2 : await freePort();
   const state = mkdtempSync(join(tmpdir(), "switchyard-browser-"));
   const tokens = JSON.stringify([
     { name: "dev", role: "admin", sha256: sha256(TOKENS.admin) },
@@ -26,7 +31,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     [
       "scripts/start.mjs",
       "--inspector-port",
-      String(port + 2),
+      String(inspectorPort),
       "--persist-to",
       state,
       "--var",
@@ -34,7 +39,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ],
     {
       cwd: join(import.meta.dirname, "../.."),
-      env: { ...process.env, PORT: String(port), UPSTREAM_PORT: String(port + 1), SWITCHYARD_QUIET: "1" },
+      env: { ...process.env, PORT: String(port), UPSTREAM_PORT: String(upstreamPort), SWITCHYARD_QUIET: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

@@ -3,8 +3,8 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { freePort } from "../setup/free-port";
 import { gateway, root, run, runJson } from "./helpers";
-import { freePort } from "./setup/gateway";
 
 describe("switchyard basics", () => {
   it("prints help and its version", async () => {

@@ -10,24 +10,14 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { freePort } from "../../setup/free-port";
 import { startUpstream } from "../../setup/upstream";
 
 const root = join(import.meta.dirname, "../../..");
 const fixed = process.env.SWITCHYARD_CLI_TEST_PORT;
-
-/** A port nothing listens on right now (the kernel's pick), for wrangler, which needs a number. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const sha256 = (t: string) => createHash("sha256").update(t).digest("hex");
 const TOKENS = ["runtime", "viewer", "operator", "releaser", "admin"].map((role) => ({
