@@ -65,8 +65,12 @@ mcp.on(
       judged = await judgeBody(c.req.raw, lane);
       exchange.blocked = judged.blocked.length > 0;
       if (judged.blocked.length > 0) logBlocked(decision, lane, judged.blocked);
-      // Nothing left to forward: every member was a refused call. The server never hears of them.
-      if (judged.forward === null) return json(200, judged.batch ? judged.refusals : (judged.refusals[0] ?? null));
+      // Nothing left to forward: every member was a refused call. The server never hears of them. Refused
+      // notifications (no id) are owed no answer: 202, as the transport answers notifications.
+      if (judged.forward === null) {
+        if (judged.refusals.length === 0) return new Response(null, { status: 202 });
+        return json(200, judged.batch ? judged.refusals : judged.refusals[0]);
+      }
       body = JSON.stringify(judged.forward);
       headers.delete("content-length");
       headers.set("content-type", "application/json");

@@ -70,6 +70,16 @@ describe("batches", () => {
     expect(await callsOf("search_kb")).toBe(searched + 1);
   });
 
+  it("a refused notification is owed no answer: 202 without a body, the server not called", async () => {
+    const before = await callsOf("hostile:text");
+    for (const body of [callRequest("rm_rf", null), [callRequest("drop_db", null), callRequest("rm_rf", null)]]) {
+      const res = await rpc(agentOf("text"), "tools", body);
+      expect(res.status).toBe(202);
+      expect(await res.text()).toBe("");
+    }
+    expect(await callsOf("hostile:text")).toBe(before);
+  });
+
   it("with every member refused, is answered without calling the server", async () => {
     const headers = await session("json-bot");
     const before = await callsOf("send_email");
