@@ -3,6 +3,7 @@
  * a mutation reads, decides and writes without yielding, so two mutations can never interleave.
  */
 import type { ControlState, Effect, StoredRelease } from "../control/model";
+import type { AuditRecord } from "../control/timeline";
 import { canonicalJson } from "../release/digest";
 import type { Manifest } from "../release/schema";
 import type { PlanState } from "../rollout/plan";
@@ -25,18 +26,8 @@ CREATE INDEX IF NOT EXISTS audit_by_agent ON audit (agent, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
-export interface AuditEntry {
-  seq: number;
-  at: string;
-  actor: string;
-  role: string;
-  action: string;
-  agent: string | null;
-  reason: string;
-  before: unknown;
-  after: unknown;
-  revision: number;
-}
+/** An audit row as stored; the shape is the pure core's (control/timeline.ts), declared once. */
+export type AuditEntry = AuditRecord;
 
 export interface ReleaseSummary {
   version: string;
