@@ -17,6 +17,7 @@ async function signIn(token: string): Promise<{ cookie: string; res: Response }>
   const login = /sy_login=([^;]+)/.exec(page.headers.get("set-cookie") ?? "")?.[1] ?? "";
   const html = await page.text();
   const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  expect(login).not.toBe(""); // the sign-in form's own cookie and token exist, so a later refusal is not theirs
   expect(csrf).toBe(login);
   const res = await SELF.fetch(`${BASE}/console/login`, {
     method: "POST",
@@ -83,7 +84,9 @@ it("refuses unknown and runtime tokens, and a sign-in form without its CSRF cook
 it("sends a CSP without inline script and no-store on every page", async () => {
   const { cookie } = await signIn("viewer-token");
   for (const path of ["/console/login", "/console"]) {
-    const r = await get(path, cookie);
+    // The sign-in form as a stranger sees it, the fleet page as the signed-in viewer: both pages, not redirects.
+    const r = await get(path, path === "/console/login" ? "" : cookie);
+    expect(r.status, path).toBe(200);
     const csp = r.headers.get("content-security-policy") ?? "";
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("default-src 'none'");

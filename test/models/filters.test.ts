@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { chatStreamFilter, filterChatCompletion } from "../../src/proxy/models/chat-response";
 import type { Obj } from "../../src/proxy/models/json";
 import { filterMessage, messagesStreamFilter } from "../../src/proxy/models/messages-response";
-import { ToolGate } from "../../src/proxy/models/policy";
+import { ToolGate, Unfilterable } from "../../src/proxy/models/policy";
 import { filterResponse, responsesStreamFilter } from "../../src/proxy/models/responses-response";
 import { sseRelay } from "../../src/proxy/models/sse";
 import { pump } from "../../src/proxy/pump";
@@ -153,6 +153,25 @@ describe("anthropic messages", () => {
     ]);
     expect(new Set(events.filter((e) => "index" in e).map((e) => e.index))).toEqual(new Set([0, 1, 2]));
     expect(events.find((e) => e.type === "message_delta")?.delta).toMatchObject({ stop_reason: "tool_use" });
+  });
+
+  it("stream: a block start without an index is never passed on (it cannot be tied to a judged block)", () => {
+    const data = JSON.stringify({ type: "content_block_start", content_block: { type: "tool_use", name: "drop_db" } });
+    const ev = { raw: `event: content_block_start\ndata: ${data}\n\n`, event: "content_block_start", data, id: null };
+    expect(() => messagesStreamFilter(gate().g)(ev)).toThrow(Unfilterable);
+  });
+
+  it("JSON: a call's type is read case-insensitively (TOOL_USE, Function_Call are withheld too)", () => {
+    const { g } = gate();
+    const message: Obj = {
+      content: [{ type: "TOOL_USE", id: "x", name: "drop_db", input: {} }],
+      stop_reason: "tool_use",
+    };
+    expect(filterMessage(message, g)).toBe(true);
+    expect(JSON.stringify(message)).not.toContain("drop_db");
+    const response: Obj = { output: [{ type: "Function_Call", call_id: "c", name: "drop_db", arguments: "{}" }] };
+    expect(filterResponse(response, g)).toBe(true);
+    expect(JSON.stringify(response)).not.toContain("drop_db");
   });
 
   it("stream: only disallowed calls → stop_reason end_turn", async () => {

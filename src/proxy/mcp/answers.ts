@@ -42,8 +42,9 @@ export function filterJsonAnswer(text: string, lane: McpLane, refusals: readonly
     if (verdict === "unfilterable") return null;
     if (verdict === "changed") changed = true;
   }
-  if (!changed) return text;
-  return JSON.stringify(refusals.length > 0 ? [...members, ...refusals] : body);
+  // What was judged is what is sent: the parsed value, serialized again, never the server's text (a duplicate
+  // key that JSON.parse resolves one way could be read the other way by the client's parser).
+  return JSON.stringify(changed && refusals.length > 0 ? [...members, ...refusals] : body);
 }
 
 export interface StreamWatch {
@@ -85,7 +86,8 @@ export function sseAnswerRelay(lane: McpLane, watch: StreamWatch): Relay {
       const at = watch.pending.indexOf(id as Id);
       if (at >= 0) watch.pending.splice(at, 1);
     }
-    return verdict === "same" ? ev.raw : serializeEvent(ev, JSON.stringify(m));
+    // Re-serialized whatever the verdict, for the same reason as a JSON answer: what was judged is what is sent.
+    return serializeEvent(ev, JSON.stringify(m));
   };
   const emit = (events: SseEvent[]): string => {
     let out = prefix;

@@ -76,6 +76,11 @@ export function messagesStreamFilter(gate: ToolGate): EventFilter {
     if (ev.data === null) return ev.raw;
     const e = parseObj(ev.data);
     if (e === undefined) throw new Unfilterable("an event's data is not a JSON object");
+    // A block event without its index cannot be tied to a judged block (SDKs append a started block wherever it
+    // lands), so it is never passed on.
+    if (e.index === undefined && typeof e.type === "string" && e.type.startsWith("content_block_")) {
+      throw new Unfilterable("a content block event has no index");
+    }
     if (!renumbered && withheld === 0 && !MAY_CHANGE.test(ev.data)) {
       if (e.index !== undefined && !isIndex(e.index)) throw new Unfilterable("an event index is not a number");
       return ev.raw;

@@ -44,7 +44,8 @@ export function responsesToolNames(t: Obj): string[] {
  * https://platform.openai.com/docs/api-reference/responses/object#responses/object-output
  */
 export function responsesCallNames(item: Obj): string[] | null {
-  const type = str(item.type) ?? "";
+  // Types are compared case-insensitively (§2.2.1): a `Function_Call` is judged as the call it spells.
+  const type = (str(item.type) ?? "").toLowerCase();
   if (type === "function_call" || type === "custom_tool_call") return named([str(item.name)]);
   if (type.startsWith("mcp_") && type !== "mcp_approval_response") return ["mcp"];
   if (type === "program") return ["programmatic_tool_calling"];
@@ -88,7 +89,7 @@ const SERVER_TOOL_OF: ReadonlyMap<string, string> = new Map([
  * other `*tool_use` type a newer API version may add, judged by its name.
  */
 export function anthropicCallNames(block: Obj): string[] | null {
-  const type = str(block.type) ?? "";
+  const type = (str(block.type) ?? "").toLowerCase();
   if (!type.endsWith("tool_use")) return null;
   if (type === "mcp_tool_use") return ["mcp"];
   const name = str(block.name) ?? "";
