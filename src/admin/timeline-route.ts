@@ -6,12 +6,12 @@
  */
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { z } from "zod";
-import { rateChanges, rateSeries } from "../control/rate-series";
 import { mayActOn } from "../control/roles";
 import { CURSOR, type Cursor, parseCursor, type TimelinePage, timeline } from "../control/timeline";
 import type { Bindings } from "../env";
 import { HttpError } from "../errors";
 import { AgentId } from "../release/schema";
+import { rateChanges, rateSeries } from "../rollout/rate-series";
 import { guardOf } from "../state/guard-object";
 import type { AdminEnv } from "./auth";
 import { control } from "./respond";

@@ -5,11 +5,11 @@
 import { control } from "../admin/respond";
 import { loadTimeline, RATE_STEP_S, type TimelineAnswer } from "../admin/timeline-route";
 import type { StoredRelease } from "../control/model";
-import { type ClassSeries, rateSeries } from "../control/rate-series";
 import { type Actor, mayActOn } from "../control/roles";
 import type { Bindings } from "../env";
 import { own } from "../release/own";
 import type { PlanState } from "../rollout/plan";
+import { type ClassSeries, rateSeries } from "../rollout/rate-series";
 import type { Override } from "../routing/override";
 import type { Pointers } from "../routing/snapshot";
 import type { ReleaseSummary } from "../state/control-store";

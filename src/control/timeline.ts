@@ -2,13 +2,13 @@
  * One agent's timeline (CONTRACT §4.2 `timeline`): what changed, in time order, for "what changed between the
  * good and the bad state". Three sources are merged: the audit log (operators, the guard's actions and plan
  * steps, expiry), the guard's own records of what the audit cannot hold (a refused action, an effect it saw
- * end), and the failure-rate changes of rate-series.ts. Each item carries its field-level diff.
+ * end), and the failure-rate changes of src/rollout/rate-series.ts. Each item carries its field-level diff.
  *
  * Items are ordered by (time, source rank, id), oldest first; a page ends with a cursor naming its last item,
  * and the next page starts strictly after it, so paging never repeats or skips an item. Pure.
  */
 import { type Change, diffValues } from "../release/diff";
-import type { RateChange } from "./rate-series";
+import type { RateChange } from "../rollout/rate-series";
 
 /** An audit entry, as the control plane stores it. */
 export interface AuditRecord {

@@ -3,9 +3,10 @@
  * trigger's window, requests, failures and rates by class, and its state; then the guard's recent actions and
  * the operators' recent signals. Times are ISO-8601.
  */
-import type { SecondCounts } from "../control/rate-series";
+
 import type { Trigger } from "../release/schema";
 import type { PlanView } from "../rollout/plan";
+import type { SecondCounts } from "../rollout/rate-series";
 import type { GuardView, Marker, TriggerStatus } from "../rollout/triggers";
 import { type Buckets, ratesOf } from "../rollout/window";
 import type { SignalRecord } from "./guard-store";

@@ -1,10 +1,9 @@
 /**
- * The pure timeline core (src/control/timeline.ts, rate-series.ts): merge order across sources, paging by
+ * The pure timeline core (src/control/timeline.ts, src/rollout/rate-series.ts): merge order across sources, paging by
  * cursor without repeats or gaps, field-level diffs, which fleet-wide entries concern an agent, and when a
  * failure rate counts as changed.
  */
 import { describe, expect, it } from "vitest";
-import { rateChanges, rateSeries, type SecondCounts } from "../../src/control/rate-series";
 import {
   type AuditRecord,
   type GuardRecord,
@@ -13,6 +12,7 @@ import {
   timeline,
 } from "../../src/control/timeline";
 import type { Trigger } from "../../src/release/schema";
+import { rateChanges, rateSeries, type SecondCounts } from "../../src/rollout/rate-series";
 
 const T0 = Date.parse("2026-12-01T10:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();

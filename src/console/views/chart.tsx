@@ -3,8 +3,9 @@
  * from classes in app.css). One line per failure class over the last ten minutes, each class's trigger threshold
  * as a dashed line of the same colour, and the timeline's changes as ticks on the time axis.
  */
-import type { ClassSeries } from "../../control/rate-series";
+
 import type { TimelineItem } from "../../control/timeline";
+import type { ClassSeries } from "../../rollout/rate-series";
 import { pct } from "./layout";
 
 const W = 600;
