@@ -74,7 +74,8 @@ function newOverrideId(): string {
 export class ControlPlane extends DurableObject<Bindings> {
   private readonly store: ControlStore;
   private state: ControlState;
-  private publisher: KvPublisher;
+  /** Protected so the tests' subclass (test/worker.ts) can put a faulty KV writer in front of it. */
+  protected publisher: KvPublisher;
   private publishing: Promise<void> | null = null;
   private lastPublishAt = 0;
   private failures = 0;
@@ -181,7 +182,7 @@ export class ControlPlane extends DurableObject<Bindings> {
     return this.state.revision > 0 && this.store.meta("layout") < LAYOUT;
   }
 
-  private newPublisher(kv: PublisherWriter): KvPublisher {
+  protected newPublisher(kv: PublisherWriter): KvPublisher {
     return new KvPublisher({
       sql: this.ctx.storage.sql,
       kv,
@@ -356,13 +357,5 @@ export class ControlPlane extends DurableObject<Bindings> {
       if (out.length >= limit || last === undefined) return out;
       afterSeq = last.seq;
     }
-  }
-
-  /** Tests only: replace the KV writer to inject publish failures. */
-  useKvWriterForTests(kv: KvWriter | null): void {
-    const real = this.env.STATE;
-    this.publisher = this.newPublisher(
-      kv === null ? real : { put: kv.put.bind(kv), delete: kv.delete?.bind(kv) ?? real.delete.bind(real) },
-    );
   }
 }

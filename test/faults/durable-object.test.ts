@@ -13,6 +13,7 @@ import type { KvWriter } from "../../src/state/control-plane";
 import { resetIsolateForTests, snapshotCache } from "../../src/state/isolate";
 import { HEAD_KEY } from "../../src/state/kv-layout";
 import { call, ok } from "../helpers/admin";
+import { useKvWriter } from "../helpers/kv-writer";
 import { AGENT, fetchWithin, fingerprint, seedLiveAgent } from "../security/support";
 import { coldIsolate } from "./faulty-kv";
 
@@ -89,7 +90,7 @@ async function resetMidPublish(body: Record<string, unknown>): Promise<Response>
   // Each put takes 500 ms: the reset instance's publish then fails (its storage is gone) well within the 2 s
   // the mutation waits for KV (PUBLISH_WAIT_MS), so the caller's answer is the failure, not a timed-out success.
   const { writer, writing } = slowWriter(500);
-  await runInDurableObject(stub(), (i) => i.useKvWriterForTests(writer));
+  await useKvWriter(writer);
   const pending = call("operator", "POST", "/overrides", body);
   await writing(); // committed; the publish is now waiting on KV
   await abortAllDurableObjects();
@@ -101,7 +102,7 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  await runInDurableObject(stub(), (i) => i.useKvWriterForTests(null));
+  await useKvWriter(null);
   resetIsolateForTests();
 });
 
@@ -208,7 +209,7 @@ describe("the Durable Object reset mid-mutation", () => {
   });
 
   it("loses no answered change when reset during a burst of concurrent mutations", async () => {
-    await runInDurableObject(stub(), (i) => i.useKvWriterForTests(slowWriter(50).writer));
+    await useKvWriter(slowWriter(50).writer);
     const before = (await state()).revision;
     const calls = Array.from({ length: 16 }, (_, i) =>
       call("operator", "POST", "/overrides", {

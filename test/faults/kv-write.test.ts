@@ -1,6 +1,6 @@
 /**
  * KV write faults during publish (issue 7, docs/reliability.md), injected into the real control-plane Durable
- * Object with `useKvWriterForTests`.
+ * Object through the tests' subclass (test/helpers/kv-writer.ts).
  *
  * Expected: a mutation commits whatever KV does (the answer says `published: false`, GET /state shows
  * `publishedRevision` behind `revision`); the data plane serves it through the control-plane path; a KV-only
@@ -13,6 +13,7 @@ import { type KvWriter, PUBLISH_WAIT_MS } from "../../src/state/control-plane";
 import { resetIsolateForTests, snapshotCache } from "../../src/state/isolate";
 import { HEAD_KEY } from "../../src/state/kv-layout";
 import { call, ok } from "../helpers/admin";
+import { useKvWriter } from "../helpers/kv-writer";
 import { AGENT, fetchWithin, seedLiveAgent } from "../security/support";
 import { coldIsolate } from "./faulty-kv";
 
@@ -20,7 +21,7 @@ const upstream = inject("upstream");
 vi.setConfig({ testTimeout: 30_000, hookTimeout: 30_000 });
 
 const stub = () => env.CONTROL.get(env.CONTROL.idFromName("global"));
-const useWriter = (w: KvWriter | null) => runInDurableObject(stub(), (i) => i.useKvWriterForTests(w));
+const useWriter = (w: KvWriter | null) => useKvWriter(w);
 
 interface State {
   revision: number;

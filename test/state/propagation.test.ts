@@ -2,12 +2,13 @@
  * The freshness path against the real control-plane Durable Object and real KV: a flip that KV has not
  * received (its writes are failing) still reaches the data plane within one refresh, from the control plane.
  */
-import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { expect, inject, it } from "vitest";
 import { resetIsolateForTests, snapshotCache } from "../../src/state/isolate";
 import { HEAD_KEY } from "../../src/state/kv-layout";
 import { call, ok } from "../helpers/admin";
 import { manifest } from "../helpers/fixtures";
+import { useKvWriter } from "../helpers/kv-writer";
 
 const upstream = inject("upstream");
 
@@ -21,12 +22,13 @@ it("serves a flip from the control plane while KV still holds the old revision",
   await res.body?.cancel();
 
   const stub = env.CONTROL.get(env.CONTROL.idFromName("global"));
-  await runInDurableObject(stub, (instance) =>
-    instance.useKvWriterForTests({
+  await useKvWriter(
+    {
       put: async () => {
         throw new Error("kv is down");
       },
-    }),
+    },
+    stub,
   );
   const kvHeadBefore = await env.STATE.get(HEAD_KEY);
   const flip = await ok<{ revision: number; published: boolean }>(
@@ -41,5 +43,5 @@ it("serves a flip from the control plane while KV still holds the old revision",
   expect(snapshotCache(env).health()).toMatchObject({ revision: flip.revision, source: "control" });
   expect(await env.STATE.get(HEAD_KEY)).toBe(kvHeadBefore); // KV never saw it
 
-  await runInDurableObject(stub, (instance) => instance.useKvWriterForTests(null));
+  await useKvWriter(null, stub);
 });
