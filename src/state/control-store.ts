@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
   agent TEXT, reason TEXT NOT NULL, before TEXT, after TEXT, revision INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_by_agent ON audit (agent, seq);
+CREATE INDEX IF NOT EXISTS audit_by_at ON audit (at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 `;
 
@@ -232,8 +233,19 @@ export class ControlStore {
    * oldest first. The caller keeps the fleet-wide rows that concern the agent.
    */
   auditSince(agent: string, since: string, afterSeq: number, limit: number): AuditEntry[] {
-    const sql = "SELECT * FROM audit WHERE (agent = ? OR agent IS NULL) AND at >= ? AND seq > ? ORDER BY seq LIMIT ?";
-    return [...this.sql.exec<Row>(sql, agent, since, afterSeq, limit)].map(auditEntry);
+    // The first entry at or after `since` bounds the scan from below (audit_by_at), so a timeline of the last
+    // hours reads the last hours, not the whole history. Exact even if the clock ever stepped back: every row
+    // before that entry's seq is older than `since`, and `at >= ?` still filters the rest.
+    const first = [
+      ...this.sql.exec<{ seq: number | null }>(
+        "SELECT min(seq) AS seq FROM audit INDEXED BY audit_by_at WHERE at >= ?",
+        since,
+      ),
+    ];
+    const floor = first[0]?.seq ?? null;
+    if (floor === null) return [];
+    const sql = "SELECT * FROM audit WHERE seq > ? AND (agent = ? OR agent IS NULL) AND at >= ? ORDER BY seq LIMIT ?";
+    return [...this.sql.exec<Row>(sql, Math.max(afterSeq, floor - 1), agent, since, limit)].map(auditEntry);
   }
 
   /** The earliest expiry among stored overrides, in ms, or null. */
