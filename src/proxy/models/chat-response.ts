@@ -8,6 +8,7 @@
  * parallel calls all `0`; the SDK would overwrite the name and keep appending arguments), judged again and given
  * an index of its own. A delta that names no tool is withheld. Kept calls are renumbered 0, 1, ... per choice, and
  * a `finish_reason` of `tool_calls` (or legacy `function_call`) becomes `stop` when every call was withheld.
+ * A message or delta with a field the filter does not know is not filterable (MESSAGE_FIELDS).
  * Anything not fully readable where a call may be throws `Unfilterable`.
  */
 import { isObj, type Obj, parseObj, str } from "./json";
@@ -24,6 +25,31 @@ const MAY_CALL = /tool_calls|function_call|\\u/;
 
 const nonEmpty = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
+
+/**
+ * The fields of a message or a stream delta the filter knows (API reference, 2026-12), plus `reasoning` and
+ * `reasoning_content`, the reasoning text several OpenAI-compatible servers add. Only `tool_calls` and
+ * `function_call` can carry a call; any other field might carry one a client reads (§2.2.1), so a message or
+ * delta holding one is not filterable. Names are compared exactly: `Tool_Calls` is unknown, hence refused.
+ */
+const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
+  "role",
+  "content",
+  "refusal",
+  "annotations",
+  "audio",
+  "tool_calls",
+  "function_call",
+  "reasoning",
+  "reasoning_content",
+]);
+
+function knownFields(m: Obj, what: string): void {
+  for (const key in m) {
+    if (!MESSAGE_FIELDS.has(key))
+      throw new Unfilterable(`${what} has an unknown field ${JSON.stringify(key.slice(0, 40))}`);
+  }
+}
 
 function arrayOrNone(v: unknown, what: string): unknown[] | undefined {
   if (v === undefined || v === null) return undefined;
@@ -45,6 +71,7 @@ export function filterChatCompletion(body: Obj, gate: ToolGate): boolean {
     if (choice.delta !== undefined) throw new Unfilterable("a completion choice carries a stream delta");
     const message = objOrNone(choice.message, "message");
     if (message === undefined) continue;
+    knownFields(message, "a message");
     let kept = 0;
     let withheld = false;
     const calls = arrayOrNone(message.tool_calls, "tool_calls");
@@ -106,7 +133,12 @@ export function chatStreamFilter(gate: ToolGate): EventFilter {
     const chunk = parseObj(ev.data);
     if (chunk === undefined) throw new Unfilterable("an event's data is not a JSON object");
     const choices = arrayOrNone(chunk.choices, "choices");
-    if (choices === undefined || choices.length === 0 || !MAY_CALL.test(ev.data)) return ev.raw;
+    if (choices === undefined || choices.length === 0) return ev.raw;
+    for (const choice of choices) {
+      const delta = isObj(choice) ? choice.delta : undefined;
+      if (isObj(delta)) knownFields(delta, "a delta");
+    }
+    if (!MAY_CALL.test(ev.data)) return ev.raw;
     let changed = false;
     const out: unknown[] = [];
     for (const choice of choices) {

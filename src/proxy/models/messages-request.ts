@@ -15,7 +15,7 @@ import { isObj, list, type Obj, obj, str } from "./json";
 import { allowsAll, type ToolPolicy } from "./policy";
 import { allowedTools, applyModel, type ModelLane, prefixInstructions } from "./request-common";
 import { checkFields } from "./request-fields";
-import { anthropicCallNames, anthropicToolNames } from "./tool-names";
+import { anthropicToolNames } from "./tool-names";
 
 export function rewriteMessages(body: Obj, lane: ModelLane): void {
   checkFields("messages", body);
@@ -78,7 +78,7 @@ function toolHistory(messages: unknown[]): Set<string> | null {
       if (!isObj(block)) continue;
       const type = str(block.type) ?? "";
       if (type === "tool_use") names.add(str(block.name) ?? "");
-      if (anthropicCallNames(block) !== null || type.endsWith("tool_result")) found = true;
+      if (/tool_use$|tool_result$/i.test(type)) found = true;
     }
   }
   return found ? names : null;
