@@ -11,9 +11,10 @@ import { bodyLimit } from "hono/body-limit";
 import { HttpError } from "../errors";
 import { DEFAULT_TIMEOUT_MS, forward } from "../proxy/forward";
 import { upstreamHeaders } from "../proxy/headers";
+import { declaredLength, MCP_ANSWER_LIMIT, readCapped, TooLarge } from "../proxy/limits";
 import { filterJsonAnswer, sseAnswerRelay } from "../proxy/mcp/answers";
 import { type McpLane, mcpLaneOf } from "../proxy/mcp/policy";
-import { errorMessage, INVALID_REQUEST, type Judged, judge, PARSE_ERROR } from "../proxy/mcp/requests";
+import { errorMessage, INTERNAL_ERROR, INVALID_REQUEST, type Judged, judge, PARSE_ERROR } from "../proxy/mcp/requests";
 import { answerKind } from "../proxy/models/media";
 import { pump } from "../proxy/pump";
 import type { Decision } from "../routing/decide";
@@ -136,29 +137,68 @@ async function answer(upstream: Response, lane: McpLane, judged: Judged | null, 
       },
     );
   }
-  const text = await readText(upstream);
+  const text = await readText(upstream, lane, x);
   if (kind === "json") {
-    const filtered = filterJsonAnswer(text, lane, upstream.ok ? refusals : []);
+    const filtered = filterJsonAnswer(text, lane, refusals);
     if (filtered !== null) return new Response(filtered, { status: upstream.status, headers });
   } else if (text === "") {
     // 202 for notifications and answers, or an empty error: refusals of a batch are then the whole answer.
     if (upstream.ok && refusals.length > 0) return json(200, refusals, headers);
-    return new Response(null, { status: upstream.status, headers });
+    if (upstream.ok || judged === null || (refusals.length === 0 && judged.pending.length === 0)) {
+      return new Response(null, { status: upstream.status, headers });
+    }
+    return json(upstream.status, owed(upstream.status, lane, judged, "without a body"), headers);
   }
-  // An error status is no channel for results: a client's transport reads it as a failure, never as a tool
-  // list (a 404 for an ended session, a proxy's 502 page). It passes as it came when it cannot be judged.
-  if (!upstream.ok) return new Response(text, { status: upstream.status, headers });
-  x.failure = "upstream_error";
-  throw new HttpError(502, "unfilterable_response", "the tool server's answer could not be judged", {
-    server: lane.name,
-    contentType: type.slice(0, 100),
-  });
+  if (upstream.ok) {
+    x.failure = "upstream_error";
+    throw new HttpError(502, "unfilterable_response", "the tool server's answer could not be judged", {
+      server: lane.name,
+      contentType: type.slice(0, 100),
+    });
+  }
+  // An error status keeps its status (a 404 for an ended session must reach the client so it starts a new
+  // one), but a body the gateway cannot judge is never passed on (§2.2.1): a client that reads JSON-RPC from an
+  // error answer could take it for a result. It is replaced by the gateway's own answer: for a POST, a JSON-RPC
+  // error for each request owed one, with the batch's refusals; otherwise the gateway's error object.
+  if (judged !== null && (refusals.length > 0 || judged.pending.length > 0)) {
+    return json(upstream.status, owed(upstream.status, lane, judged, "with a body the gateway cannot judge"), headers);
+  }
+  return json(
+    upstream.status,
+    {
+      error: {
+        code: "unfilterable_response",
+        message: `the tool server answered HTTP ${upstream.status} with a body the gateway cannot judge; it was withheld`,
+        details: { server: lane.name, upstreamStatus: upstream.status, contentType: type.slice(0, 100) },
+      },
+    },
+    headers,
+  );
 }
 
-async function readText(upstream: Response): Promise<string> {
+/**
+ * The answer owed to a POST whose server failed: the gateway's refusals and, for each forwarded request, a
+ * JSON-RPC error naming the server's status. A batch gets an array, a single message one object.
+ */
+function owed(status: number, lane: McpLane, judged: Judged, how: string): unknown {
+  const message = `the tool server answered HTTP ${status} ${how}`;
+  const data = { code: "upstream_error", server: lane.name, upstreamStatus: status };
+  const members = [...judged.pending.map((id) => errorMessage(id, INTERNAL_ERROR, message, data)), ...judged.refusals];
+  return judged.batch ? members : members[0];
+}
+
+/** The server's whole answer, at most MCP_ANSWER_LIMIT bytes (past it: 502, counted upstream_error). */
+async function readText(upstream: Response, lane: McpLane, x: Exchange): Promise<string> {
   try {
-    return await upstream.text();
+    return await readCapped(upstream.body, MCP_ANSWER_LIMIT, declaredLength(upstream.headers));
   } catch (err) {
+    if (err instanceof TooLarge) {
+      x.failure = "upstream_error";
+      throw new HttpError(502, "unfilterable_response", `the tool server's answer is ${err.message}; it was withheld`, {
+        server: lane.name,
+        limit: err.limit,
+      });
+    }
     throw new HttpError(502, "upstream_truncated", `the tool server's answer was cut short: ${String(err)}`);
   }
 }

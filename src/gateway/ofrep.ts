@@ -14,6 +14,7 @@ import { z } from "zod";
 import { authenticate } from "../admin/auth";
 import { type Actor, mayActOn } from "../control/roles";
 import type { AppEnv } from "../env";
+import { OFREP_BODY_LIMIT, readCapped, TooLarge } from "../proxy/limits";
 import { sha256Hex } from "../release/digest";
 import { AgentId } from "../release/schema";
 import { decide } from "../routing/decide";
@@ -49,9 +50,22 @@ async function actorOf(c: Context<AppEnv>): Promise<Actor | Response> {
   );
 }
 
-/** The body's context: PARSE_ERROR for a body that is not a JSON object, INVALID_CONTEXT for wrong fields. */
+/**
+ * The body's context: PARSE_ERROR for a body that is not a JSON object (400) or is over OFREP_BODY_LIMIT (413,
+ * read no further), INVALID_CONTEXT for wrong fields.
+ */
 async function factsOf(req: Request): Promise<Facts | Failure> {
-  const text = await req.text();
+  let text: string;
+  try {
+    text = await readCapped(req.body, OFREP_BODY_LIMIT, req.headers.get("content-length"));
+  } catch (error) {
+    if (!(error instanceof TooLarge)) throw error;
+    return {
+      status: 413,
+      errorCode: "PARSE_ERROR",
+      errorDetails: `request bodies are limited to ${OFREP_BODY_LIMIT} bytes`,
+    };
+  }
   let body: unknown = {};
   try {
     if (text.trim() !== "") body = JSON.parse(text);

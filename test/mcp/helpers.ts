@@ -79,6 +79,13 @@ export const HOSTILE = [
   "sse-garbage",
   "sse-event",
   "sse-split",
+  "error-text",
+  "error-json-garbage",
+  "error-json-tools",
+  "error-empty",
+  "big-json",
+  "big-json-chunked",
+  "sse-endless",
 ] as const;
 
 /** A release whose `tools` server answers every POST with `scenario`; its lane allows search_kb and send_email. */

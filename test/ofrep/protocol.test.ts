@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { resetIsolateForTests } from "../../src/state/isolate";
 import { manifest, snapshot } from "../helpers/fixtures";
 import { freshIsolate } from "../helpers/publish";
-import { AGENT, laneState, OTHER, ofrepRequest, override } from "./helpers";
+import { AGENT, laneState, OTHER, ofrepRequest, override, workerFetch } from "./helpers";
 
 type Flag = Record<string, unknown>;
 
@@ -57,6 +57,7 @@ describe("with state", () => {
     ["a numeric targetingKey", { context: { targetingKey: 7 } }, 400, "INVALID_CONTEXT"],
     ["an over-long targetingKey", { context: { targetingKey: "k".repeat(513) } }, 400, "INVALID_CONTEXT"],
     ["a malformed agent in context", { context: { agent: "Not An Agent" } }, 400, "INVALID_CONTEXT"],
+    ["a body over 64 KiB", { context: { targetingKey: "k", pad: "x".repeat(64 * 1024) } }, 413, "PARSE_ERROR"],
   ])("%s: %i %s, on both endpoints", async (_what, body, status, code) => {
     const single = await ofrepRequest(`/${AGENT}`, body);
     expect(single.status).toBe(status);
@@ -64,6 +65,28 @@ describe("with state", () => {
     const bulk = await ofrepRequest("", body);
     expect(bulk.status).toBe(status);
     expect(await bulk.json()).toMatchObject({ errorCode: code });
+  });
+
+  it("the 64 KiB cap: exactly 64 KiB is read; a chunked body past it is 413, read no further", async () => {
+    const exact = JSON.stringify({ context: { targetingKey: "user-1" } }).padEnd(64 * 1024, " ");
+    expect((await ofrepRequest(`/${AGENT}`, exact)).status).toBe(200);
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulled++;
+        c.enqueue(new TextEncoder().encode(pulled === 1 ? '{"context":{"targetingKey":"' : "k".repeat(16 * 1024)));
+        if (pulled > 1000) c.close();
+      },
+    });
+    const res = await workerFetch(`https://gw/ofrep/v1/evaluate/flags/${AGENT}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer runtime-token" },
+      body: endless,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ key: AGENT, errorCode: "PARSE_ERROR" });
+    expect(pulled).toBeLessThan(20);
   });
 
   it("unknown agents and keys are 404 FLAG_NOT_FOUND; an agent without a release is 500", async () => {

@@ -125,6 +125,42 @@ async function hostile(scenario: string, req: IncomingMessage, res: ServerRespon
       res.write(": keep-alive\r\n\r\nevent: message\r\ndata: ");
       setTimeout(() => res.end(`${JSON.stringify(listed(id, all))}\r\n\r\n`), 20);
       return;
+    case "error-text":
+      // An error status with a body no one can judge (a proxy's page naming a tool).
+      return void res.writeHead(500, { "content-type": "text/html" }).end(`<p>tools: ${all.join(",")}</p>`);
+    case "error-json-garbage":
+      return void res
+        .writeHead(400, { "content-type": "application/json" })
+        .end('{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"rm_rf"');
+    case "error-json-tools":
+      return void res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify(listed(id, all)));
+    case "error-empty":
+      return void res.writeHead(500).end();
+    case "big-json":
+    case "big-json-chunked": {
+      // A tool list past the gateway's 8 MiB cap on JSON answers, declared or sent chunked without a length.
+      const pad = "x".repeat(9 * 1024 * 1024);
+      const body = JSON.stringify({ ...listed(id, all), pad });
+      if (scenario === "big-json") return void send("application/json", body);
+      res.writeHead(200, { "content-type": "application/json" });
+      for (let i = 0; i < body.length; i += 1024 * 1024) res.write(body.slice(i, i + 1024 * 1024));
+      return void res.end();
+    }
+    case "sse-endless": {
+      // An event whose line never ends: past the 8 Mi-character cap on one event the stream must be refused.
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.write(
+        `event: message\ndata: {"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":{"tools":[{"name":"rm_rf"}],"pad":"`,
+      );
+      const chunk = "x".repeat(1024 * 1024);
+      let sent = 0;
+      const more = () => {
+        if (res.destroyed || sent++ > 12) return void res.end();
+        res.write(chunk);
+        setTimeout(more, 1);
+      };
+      return void more();
+    }
     default:
       res.writeHead(500).end("no such scenario");
   }

@@ -7,6 +7,7 @@
  * release does not declare is always withheld.
  */
 import { isObj, type Obj } from "../models/json";
+import { Unfilterable } from "../models/policy";
 import { type SseEvent, SseParser, serializeEvent } from "../models/sse";
 import type { Relay } from "../pump";
 import type { McpLane } from "./policy";
@@ -98,9 +99,27 @@ export function sseAnswerRelay(lane: McpLane, watch: StreamWatch): Relay {
     }
     return out;
   };
+  // An event over the size cap (SSE_EVENT_LIMIT) cannot be judged whole: the stream is refused there.
+  const parse = (read: () => SseEvent[]): SseEvent[] | string => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof Unfilterable)) throw error;
+      return refuse(error.message);
+    }
+  };
+  const run = (read: () => SseEvent[]): string => {
+    const events = parse(read);
+    return typeof events === "string" ? prefixed(events) : emit(events);
+  };
+  const prefixed = (text: string): string => {
+    const out = prefix + text;
+    prefix = "";
+    return out;
+  };
   return {
-    chunk: (bytes) => emit(parser.push(bytes)),
-    end: () => (done ? "" : emit(parser.end())),
+    chunk: (bytes) => (done ? "" : run(() => parser.push(bytes))),
+    end: () => (done ? "" : run(() => parser.end())),
     finished: () => done,
   };
 }

@@ -7,9 +7,11 @@
  * - A 2xx event stream is filtered as it flows; an event the filter cannot read ends it with the API's own
  *   error event (`onUnfilterable` counts it). A 2xx JSON document is filtered once complete; one that is not
  *   strict JSON or has an unexpected shape becomes 502 `unfilterable_response`. Any other 2xx body (a missing,
- *   unknown or non-UTF-8 content type, NDJSON, an encoding the runtime cannot undo) is 502 as well.
+ *   unknown or non-UTF-8 content type, NDJSON, an encoding the runtime cannot undo) is 502 as well, and so is a
+ *   JSON document over MODEL_ANSWER_LIMIT or a stream event over SSE_EVENT_LIMIT (src/proxy/limits.ts).
  */
 import { HttpError } from "../../errors";
+import { declaredLength, MODEL_ANSWER_LIMIT, readCapped, TooLarge } from "../limits";
 import { pump } from "../pump";
 import type { ModelApi } from "./apis";
 import { parseObj } from "./json";
@@ -63,7 +65,14 @@ export async function enforceResponse(
     await upstream.body.cancel();
     throw unfilterable(`content type ${JSON.stringify(upstream.headers.get("content-type"))} cannot be read`);
   }
-  const text = await upstream.text();
+  // Read whole to be filtered, so capped: a larger answer is never passed on.
+  let text: string;
+  try {
+    text = await readCapped(upstream.body, MODEL_ANSWER_LIMIT, declaredLength(upstream.headers));
+  } catch (error) {
+    if (error instanceof TooLarge) throw unfilterable(`the body is ${error.message}`);
+    throw error;
+  }
   const body = parseObj(text);
   if (body === undefined) throw unfilterable("the body is not a JSON object");
   let changed: boolean;

@@ -5,6 +5,7 @@
  * ones it changes. Input may be split anywhere, even inside a UTF-8 sequence or a CRLF pair; the events parsed
  * are the same for every split.
  */
+import { SSE_EVENT_LIMIT } from "../limits";
 import type { Relay } from "../pump";
 import { Unfilterable } from "./policy";
 
@@ -19,11 +20,17 @@ export interface SseEvent {
 const LINE_END = /\r\n|\r|\n/g;
 const HAS_LINE_END = /[\r\n]/;
 
+/**
+ * An event is held whole until its blank line, so its size is capped (SSE_EVENT_LIMIT, docs/threat-model.md): an
+ * upstream that never ends a line or an event cannot make the gateway hold text without bound. Past the cap
+ * `push` throws `Unfilterable`, like any event the gateway cannot judge.
+ */
 export class SseParser {
   readonly #decoder = new TextDecoder();
   #buf = "";
   /** Text after #buf holding no line end: a long line arriving in many chunks is joined once, when it ends. */
   #parts: string[] = [];
+  #partsLength = 0;
   /** How far into #buf the pending event's lines were already read. */
   #scanned = 0;
   /** How far into #buf no line end was found. */
@@ -32,22 +39,36 @@ export class SseParser {
   #data: string | null = null;
   #id: string | null = null;
 
+  /** `limit`: the most text (UTF-16 code units) one pending event may hold. */
+  constructor(readonly limit: number = SSE_EVENT_LIMIT) {}
+
   push(bytes: Uint8Array): SseEvent[] {
     const text = this.#decoder.decode(bytes, { stream: true });
     // A CR ending #buf waits for the next text to tell CRLF from CR, so that text must be looked at now.
     if (!HAS_LINE_END.test(text) && !this.#buf.endsWith("\r")) {
       this.#parts.push(text);
+      this.#partsLength += text.length;
+      this.#check();
       return [];
     }
     this.#join();
     this.#buf += text;
-    return this.#drain(false);
+    const out = this.#drain(false);
+    this.#check();
+    return out;
+  }
+
+  #check(): void {
+    if (this.#buf.length + this.#partsLength > this.limit) {
+      throw new Unfilterable(`an event larger than ${this.limit} characters`);
+    }
   }
 
   #join(): void {
     if (this.#parts.length === 0) return;
     this.#buf += this.#parts.join("");
     this.#parts = [];
+    this.#partsLength = 0;
     this.#searched = this.#buf.length;
   }
 
@@ -142,23 +163,38 @@ export function sseRelay(
 ): Relay {
   const parser = new SseParser();
   let finished = false;
+  const fail = (error: unknown): string => {
+    if (!(error instanceof Unfilterable) || onUnfilterable === undefined) throw error;
+    finished = true;
+    return onUnfilterable(error);
+  };
   const emit = (events: SseEvent[]) => {
     let out = "";
     for (const ev of events) {
       try {
         out += filter(ev);
       } catch (error) {
-        if (!(error instanceof Unfilterable) || onUnfilterable === undefined) throw error;
-        finished = true;
-        return out + onUnfilterable(error);
+        return out + fail(error);
       }
     }
     return out;
   };
+  // An event over the size cap is refused like one the filter cannot read.
+  const parse = (read: () => SseEvent[]): SseEvent[] | string => {
+    try {
+      return read();
+    } catch (error) {
+      return fail(error);
+    }
+  };
   return {
-    chunk: (bytes) => emit(parser.push(bytes)),
+    chunk: (bytes) => {
+      const events = parse(() => parser.push(bytes));
+      return typeof events === "string" ? events : emit(events);
+    },
     end: () => {
-      const out = emit(parser.end());
+      const events = parse(() => parser.end());
+      const out = typeof events === "string" ? events : emit(events);
       if (!finished) onEnd?.();
       return out;
     },
