@@ -28,3 +28,19 @@ export function extractBefore() {
   );
   return join("bench", "out", "before", "core.ts");
 }
+
+/** The last commit of main in format 2 (shards of JSON only), measured beside this tree's format 3. */
+export const MID_REV = process.env.BENCH_MID_REV ?? "4dfce28";
+
+/** `git archive <MID_REV> src bench/snapshot/core.ts` into bench/out/mid/: that tree's own benchmark entry. */
+export function extractMid() {
+  const dir = join(OUT, "mid");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const tar = execFileSync("git", ["archive", "--format=tar", MID_REV, "src", "bench/snapshot/core.ts"], {
+    cwd: ROOT,
+    maxBuffer: 1 << 28,
+  });
+  execFileSync("tar", ["-x", "-C", dir], { input: tar });
+  return join("bench", "out", "mid", "bench", "snapshot", "core.ts");
+}
