@@ -2,7 +2,7 @@
  * Format 1, the layout before manifests were stored by digest: one snapshot holding the pointers and the full
  * manifest of every live release. Kept for migration only (docs/storage.md): a gateway started on state written
  * that way reads it, converted into the pointer state and the manifests it carries, until the control plane has
- * republished in format 2. Validated with the full zod schema: it is read once, on the way to format 2.
+ * republished in the current format. Validated with the full zod schema: it is read once, on the way there.
  */
 import { z } from "zod";
 import { AgentId, Manifest, Version } from "../release/schema";
@@ -51,7 +51,7 @@ export const Snapshot = z
 export type Snapshot = z.infer<typeof Snapshot>;
 export type PublishedRelease = z.infer<typeof PublishedRelease>;
 
-/** A format-1 snapshot as the pointer state of format 2 plus the manifests it carried, by digest. */
+/** A format-1 snapshot as the pointer state of formats 2 and 3 plus the manifests it carried, by digest. */
 export function fromLegacy(s: Snapshot): { state: PointerState; manifests: Map<string, Manifest> } {
   const manifests = new Map<string, Manifest>();
   const agents = new Map<string, AgentSource>();

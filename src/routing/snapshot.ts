@@ -20,7 +20,9 @@ import { canaryThreshold, type HashPrefix, hashPrefix, murmur3 } from "./murmur3
 import { Override, scopeMatches } from "./override";
 import { type Served, serve } from "./served";
 
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
+/** The format before shards carried their agent line (src/routing/shard.ts): still read, never written. */
+export const JSON_SHARD_FORMAT = 2;
 /** Shards per revision: √(agents × entry size / digest size) at 10,000 agents, see docs/storage.md. */
 export const SHARD_COUNT = 256;
 
@@ -57,7 +59,7 @@ export const PublishedAgent = z.strictObject({
 export const Shard = z.strictObject({ agents: z.record(AgentId, PublishedAgent) });
 
 export const Root = z.strictObject({
-  format: z.literal(SNAPSHOT_FORMAT),
+  format: z.literal([JSON_SHARD_FORMAT, SNAPSHOT_FORMAT]),
   revision: z.int().min(0),
   publishedAt: z.iso.datetime(),
   /** `shard:<digest>` keys, SHARD_COUNT of them; null for a shard that holds no agent. */

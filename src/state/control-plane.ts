@@ -11,7 +11,7 @@
  * answering `published: false`. An instance that finds KV in the format-1 layout (meta `layout` below 2)
  * republishes in the current one the same way (migration, docs/storage.md).
  *
- * What is published (format 2): a root per revision naming 256 shards by digest, and manifests stored once
+ * What is published (format 3): a root per revision naming 256 shards by digest, and manifests stored once
  * under their digest (publication.ts, kv-publisher.ts). The freshness path (`sync`) answers an isolate with the
  * root and, when it knows what the isolate's revision named, the values it lacks, so a flip is one round trip.
  */
@@ -56,7 +56,7 @@ const MAX_RETRY_MS = 30_000;
 export const PUBLISH_WAIT_MS = 2000;
 
 /** The KV layout this code publishes (meta `layout`); format-1 state predates the key. */
-const LAYOUT = 2;
+const LAYOUT = 3;
 /** Revisions whose named keys are remembered, so `sync` can send an isolate only what it lacks. */
 const RECENT = 4;
 /** A `sync` or `blobs` answer carries at most this many bytes of values (far inside the RPC limit of 32 MiB). */
@@ -226,7 +226,7 @@ export class ControlPlane extends DurableObject<Bindings> {
     try {
       const rendered = await this.rendered();
       revision = rendered.revision;
-      await this.publisher.publish(rendered);
+      await this.publisher.publish(rendered, this.kvLayoutBehind());
       this.lastPublishAt = Date.now();
       this.failures = 0;
       this.store.setMeta("layout", LAYOUT);

@@ -41,8 +41,13 @@ export class KvPublisher {
     opts.sql.exec(SCHEMA);
   }
 
-  /** Writes what `r` needs that KV lacks, then `head`. Throws on any failed write (nothing is marked then). */
-  async publish(r: Rendered): Promise<void> {
+  /**
+   * Writes what `r` needs that KV lacks, then `head`. Throws on any failed write (nothing is marked then).
+   * `relayout`: the root is written even if KV holds its key — the same revision in an older layout (a root's
+   * key is its revision; every other key names its content). Readers of the older root still find all it names
+   * for the grace.
+   */
+  async publish(r: Rendered, relayout = false): Promise<void> {
     const { sql, kv } = this.opts;
     const held = new Set<string>();
     for (const row of sql.exec<Row>("SELECT key FROM kv_keys")) held.add(String(row.key));
@@ -51,7 +56,7 @@ export class KvPublisher {
       await kv.put(key, this.text(r, key));
       sql.exec("INSERT INTO kv_keys (key, unnamed_since) VALUES (?, NULL) ON CONFLICT(key) DO NOTHING", key);
     });
-    if (!held.has(r.rootKey)) {
+    if (relayout || !held.has(r.rootKey)) {
       await kv.put(r.rootKey, r.rootText);
       sql.exec("INSERT INTO kv_keys (key, unnamed_since) VALUES (?, NULL) ON CONFLICT(key) DO NOTHING", r.rootKey);
     }

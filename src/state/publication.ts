@@ -6,6 +6,7 @@
  */
 import type { Publication } from "../control/snapshot";
 import { sha256Hex } from "../release/digest";
+import { shardText } from "../routing/shard";
 import { releaseKey } from "../routing/snapshot";
 import { snapshotKey } from "./kv-layout";
 
@@ -36,7 +37,7 @@ export async function render(p: Publication): Promise<Rendered> {
     }
     let done = renderedShards.get(shard);
     if (done === undefined) {
-      const text = JSON.stringify(shard);
+      const text = shardText(shard);
       done = { key: `shard:sha256:${await sha256Hex(text)}`, text };
       renderedShards.set(shard, done);
     }

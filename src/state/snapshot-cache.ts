@@ -24,7 +24,7 @@ export interface SnapshotSource extends BlobSource {
    * source may bring the newer snapshot along in the same round trip. Cheap; throws when it cannot answer.
    */
   revision(have: number | null): Promise<number>;
-  /** The root of `revision` (or newer) as raw JSON text (format 2, or a format-1 snapshot). Throws when it cannot be read. */
+  /** The root of `revision` (or newer) as raw JSON text (format 3 or 2, or a format-1 snapshot). Throws when it cannot be read. */
   snapshot(revision: number): Promise<string>;
   /** Finishes side work (e.g. sharing answers with other isolates) after the state was installed. */
   drain?(): Promise<void>;

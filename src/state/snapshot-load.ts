@@ -2,14 +2,15 @@
  * Loading one revision from a source into a complete pointer state (docs/storage.md, CONTRACT §3).
  *
  * The root is read and validated; then only the shards and manifests the isolate does not hold yet are
- * fetched, in bounded batches, a few at a time. Shards and manifests are only parsed here; each is validated
- * on the first request that needs it, once per key (src/routing/shard.ts, manifest-store.ts). The state is returned only when every shard and
- * every digest it names is held: anything missing or invalid throws, and the caller keeps its last-known-good
- * whole. A format-1 snapshot (the layout before manifests were stored by digest) is read and converted.
+ * fetched, in bounded batches, a few at a time. Of a shard only its agent line is parsed here, and manifests
+ * are kept as text; each is parsed and validated on the first request that needs it, once per key
+ * (src/routing/shard.ts, manifest-store.ts). The state is returned only when every shard and every digest it
+ * names is held: anything missing or invalid throws, and the caller keeps its last-known-good whole. Format-2
+ * roots (shards of JSON only) and format-1 snapshots (before manifests were stored by digest) are read too.
  */
 
 import { LazyShard } from "../routing/shard";
-import { type PointerState, Root, releaseKey, SNAPSHOT_FORMAT, shardOf } from "../routing/snapshot";
+import { JSON_SHARD_FORMAT, type PointerState, Root, releaseKey, SNAPSHOT_FORMAT, shardOf } from "../routing/snapshot";
 import { fromLegacy, LEGACY_FORMAT, Snapshot as LegacySnapshot } from "../routing/snapshot-legacy";
 import type { ManifestStore } from "./manifest-store";
 
@@ -23,28 +24,34 @@ export interface BlobSource {
   blobs?(keys: readonly string[]): Promise<ReadonlyMap<string, string>>;
 }
 
-/** Fetches `keys` from the source in batches, BLOB_PARALLEL at a time. Throws when any is missing. */
-export async function fetchBlobs(source: BlobSource, keys: readonly string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  if (keys.length === 0) return out;
+/**
+ * Fetches `keys` from the source in batches, BLOB_PARALLEL at a time, handing each text to `take` with its
+ * key's position (no copy of the answers is made: a cold isolate takes thousands). Throws when any is missing.
+ */
+export async function fetchBlobs(
+  source: BlobSource,
+  keys: readonly string[],
+  take: (position: number, text: string) => void,
+): Promise<void> {
+  if (keys.length === 0) return;
   const blobs = source.blobs?.bind(source);
   if (blobs === undefined) throw new Error(`${source.name} cannot serve stored values`);
-  const batches: string[][] = [];
-  for (let i = 0; i < keys.length; i += BLOB_BATCH) batches.push(keys.slice(i, i + BLOB_BATCH));
   let next = 0;
   const worker = async () => {
-    while (next < batches.length) {
-      const batch = batches[next++] as string[];
+    while (next < keys.length) {
+      const from = next;
+      next = Math.min(keys.length, next + BLOB_BATCH);
+      const batch = keys.slice(from, next);
       const got = await blobs(batch);
-      for (const k of batch) {
-        const text = got.get(k);
-        if (text === undefined) throw new Error(`${k} is missing from ${source.name}`);
-        out.set(k, text);
+      for (let i = 0; i < batch.length; i++) {
+        const text = got.get(batch[i] as string);
+        if (text === undefined) throw new Error(`${batch[i]} is missing from ${source.name}`);
+        take(from + i, text);
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(BLOB_PARALLEL, batches.length) }, worker));
-  return out;
+  const batches = Math.ceil(keys.length / BLOB_BATCH);
+  await Promise.all(Array.from({ length: Math.min(BLOB_PARALLEL, batches) }, worker));
 }
 
 export interface Held {
@@ -72,27 +79,29 @@ export async function loadRevision(source: BlobSource, raw: string, held: Held):
     for (const [digest, m] of manifests) held.manifests.addValid(digest, m);
     return state;
   }
-  if (format !== SNAPSHOT_FORMAT) throw new Error(`the snapshot has format ${String(format)}, not ${SNAPSHOT_FORMAT}`);
+  if (format !== SNAPSHOT_FORMAT && format !== JSON_SHARD_FORMAT)
+    throw new Error(`the snapshot has format ${String(format)}, not ${SNAPSHOT_FORMAT}`);
   const root = Root.safeParse(json);
   if (!root.success) throw new Error(`the snapshot is invalid: ${root.error.issues[0]?.message}`);
 
-  const position = new Map<string, number>();
+  // The shards this isolate lacks, each once (the same content sits at two positions only if it holds no agent).
+  const seen = new Set<string>();
+  const wanted: string[] = [];
+  const positions: number[] = [];
   root.data.shards.forEach((k, i) => {
-    if (k !== null && !held.shards.has(k)) position.set(k, i);
+    if (k === null || held.shards.has(k) || seen.has(k)) return;
+    seen.add(k);
+    wanted.push(k);
+    positions.push(i);
   });
-  for (const [key, text] of await fetchBlobs(source, [...position.keys()])) {
-    let shardJson: unknown;
+  await fetchBlobs(source, wanted, (n, text) => {
+    const key = wanted[n] as string;
     try {
-      shardJson = JSON.parse(text);
-    } catch {
-      throw new Error(`${key} is not JSON`);
-    }
-    try {
-      held.shards.set(key, new LazyShard(shardJson, position.get(key) as number));
+      held.shards.set(key, readShard(text, positions[n] as number, format));
     } catch (err) {
       throw new Error(`${key} is invalid: ${err instanceof Error ? err.message : String(err)}`);
     }
-  }
+  });
 
   // Start from the last revision's agents and redo only the positions whose shard changed (a flip: one).
   const last = held.last;
@@ -114,9 +123,8 @@ export async function loadRevision(source: BlobSource, raw: string, held: Held):
     for (const d of shard.digests) if (!held.manifests.has(d)) missing.add(d);
   });
   const digests = [...missing];
-  const texts = await fetchBlobs(source, digests.map(releaseKey));
   // Keyed by the digest strings themselves, not slices of the keys: V8 compares sliced strings slowly as Map keys.
-  for (const d of digests) held.manifests.addText(d, texts.get(releaseKey(d)) as string);
+  await fetchBlobs(source, digests.map(releaseKey), (n, text) => held.manifests.addText(digests[n] as string, text));
 
   for (const shard of fresh) shard.complete = true;
   const live = new Set(root.data.shards.filter((k): k is string => k !== null));
@@ -128,6 +136,18 @@ export async function loadRevision(source: BlobSource, raw: string, held: Held):
     agents,
     globalOverrides: root.data.overrides,
   };
+}
+
+/** A shard text as its revision's format writes it: format 3 with its agent line, format 2 JSON only. */
+function readShard(text: string, index: number, format: number): LazyShard {
+  if (format === SNAPSHOT_FORMAT) return LazyShard.fromText(text, index);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error("not JSON");
+  }
+  return LazyShard.fromJson(json, index);
 }
 
 /** Every digest a state names: what the manifest store must keep. */

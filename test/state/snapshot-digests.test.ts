@@ -1,7 +1,9 @@
 /**
- * The isolate's read path on format 2 (issue 14): a revision is installed only when every shard and digest it
+ * The isolate's read path on format 3 (issue 14): a revision is installed only when every shard and digest it
  * names is held (the last-known-good stays whole otherwise); a flip fetches only what the isolate lacks; a
  * manifest is parsed and validated once per digest, on first use; one that fails answers 503, never a guess.
+ * A shard's agent line (what loading reads instead of the shard) is checked against the shard on first use; a
+ * format-2 revision (JSON-only shards, what a control plane before this change wrote) is read as it was.
  */
 import { describe, expect, it } from "vitest";
 import type { ControlState } from "../../src/control/model";
@@ -86,7 +88,13 @@ function rig(source: SnapshotSource) {
   return { cache, active };
 }
 
-describe("format 2 on the isolate", () => {
+/** A format-3 shard text split into its agent line and its JSON. */
+const split = (text: string) => {
+  const end = text.indexOf("\n");
+  return { line: JSON.parse(text.slice(0, end)) as [string[], string[]], body: JSON.parse(text.slice(end + 1)) };
+};
+
+describe("format 3 on the isolate", () => {
   it("installs a revision only when every digest it names is held, and keeps the last good whole", async () => {
     const { manifests, digests, state } = await world(["a", "b"]);
     const store = new Store();
@@ -195,9 +203,9 @@ describe("format 2 on the isolate", () => {
       digests,
     );
     const alphaShard = JSON.parse(r.rootText).shards[shardOf("alpha")] as string;
-    const broken = JSON.parse(store.values.get(alphaShard) as string);
+    const { line, body: broken } = split(store.values.get(alphaShard) as string);
     broken.agents.alpha.pointers.active = 42; // shaped like a shard, refused by the schema
-    store.values.set(alphaShard, JSON.stringify(broken));
+    store.values.set(alphaShard, `${JSON.stringify(line)}\n${JSON.stringify(broken)}`);
     const { cache, active } = rig(store);
     expect(await active("alpha")).toBe("config_unavailable");
     expect(await active("beta")).toBe("v1");
@@ -212,5 +220,76 @@ describe("format 2 on the isolate", () => {
     await cache.refresh();
     expect(cache.health()).toMatchObject({ revision: 1, stale: true });
     expect(await active("beta")).toBe("v1");
+  });
+  it("checks a shard's agent line against the shard on first use: a digest it leaves out was never fetched, so 503", async () => {
+    const { manifests, digests, state } = await world(["alpha", "beta"]);
+    const store = new Store();
+    const r = await store.put(
+      state(1, () => ({ active: "v1", fallback: "v2" })),
+      manifests,
+      digests,
+    );
+    const key = JSON.parse(r.rootText).shards[shardOf("alpha")] as string;
+    const { line, body } = split(store.values.get(key) as string);
+    // The line leaves alpha's v2 out: loading would not fetch it, and the shard must not be served.
+    const without = [line[0], line[1].filter((d) => d !== digests["alpha@v2"])];
+    expect(without[1]).toHaveLength(line[1].length - 1);
+    store.values.set(key, `${JSON.stringify(without)}\n${JSON.stringify(body)}`);
+    const { cache, active } = rig(store);
+    expect(await active("alpha")).toBe("config_unavailable");
+    expect(await active("beta")).toBe("v1");
+    const s = await cache.get(() => undefined);
+    const o = s === null ? null : decide(s.index, { agent: "alpha", key: null, pin: null }, 0);
+    expect(o !== null && !o.ok ? o.message : "").toContain("agent line disagrees");
+  });
+
+  it("refuses at first use a shard whose line names other agents than it holds, or whose JSON is cut", async () => {
+    const { manifests, digests, state } = await world(["alpha", "beta"]);
+    for (const spoil of [
+      (line: [string[], string[]], body: unknown) => `${JSON.stringify([[], line[1]])}\n${JSON.stringify(body)}`,
+      (line: [string[], string[]], body: unknown) => `${JSON.stringify(line)}\n${JSON.stringify(body).slice(0, -2)}`,
+    ]) {
+      const store = new Store();
+      const r = await store.put(
+        state(1, () => ({ active: "v1" })),
+        manifests,
+        digests,
+      );
+      const key = JSON.parse(r.rootText).shards[shardOf("alpha")] as string;
+      const { line, body } = split(store.values.get(key) as string);
+      store.values.set(key, spoil(line, body));
+      const { active } = rig(store);
+      expect(await active("beta")).toBe("v1");
+      // Listed nowhere: unknown (404); listed but cut: unusable (503). Never served.
+      expect(["unknown_agent", "config_unavailable"]).toContain(await active("alpha"));
+    }
+  });
+
+  it("reads a format-2 revision (JSON-only shards), as the control plane before this layout wrote it", async () => {
+    const { manifests, digests, state } = await world(["alpha", "beta"]);
+    const store = new Store();
+    const r = await store.put(
+      state(1, () => ({ active: "v2", fallback: "v1" })),
+      manifests,
+      digests,
+    );
+    const root = JSON.parse(r.rootText) as { format: number; shards: (string | null)[] };
+    expect(root.format).toBe(3);
+    const shards = await Promise.all(
+      root.shards.map(async (k) => {
+        if (k === null) return null;
+        const body = JSON.stringify(split(store.values.get(k) as string).body);
+        const old = `shard:${await digestOf(JSON.parse(body))}`;
+        store.values.set(old, body);
+        return old;
+      }),
+    );
+    store.roots.set(1, JSON.stringify({ ...root, format: 2, shards }));
+    const { cache, active } = rig(store);
+    expect(await active("alpha")).toBe("v2");
+    expect(await active("beta")).toBe("v2");
+    expect(await active("gamma")).toBe("unknown_agent");
+    expect(cache.health()).toMatchObject({ revision: 1 });
+    expect(store.asked.filter((k) => k.startsWith("shard:"))).toEqual(shards.filter((k) => k !== null));
   });
 });
