@@ -4,7 +4,7 @@
  * interleaved rounds. Production bundles (`wrangler deploy --dry-run`) in workerd via Miniflare's own HTTP
  * server, autocannon at c=32. It reports req/s, the ratio of each gateway route to the bare Worker, workerd CPU
  * per request (and its ratio), and the latency the agent and model JSON routes add at half the bare Worker's max
- * rate (p50 and p99, in the same run). Writes bench/proxy/compare.json.
+ * rate (p50 and p99, in the same run, timed by an evenly paced open-loop client). Writes bench/proxy/compare.json.
  *
  *   node bench/proxy/compare.mjs                 BENCH_ROUNDS=3 (default), BENCH_SECONDS=4 per autocannon run
  *   node bench/proxy/compare.mjs --no-latency    only the max-rate rounds
@@ -15,7 +15,7 @@
  * request for the SSE comparison, so each route is compared with the same answer forwarded bare.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import http, { createServer } from "node:http";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { OUT, ROOT } from "../build.mjs";
@@ -99,6 +99,62 @@ const upstreamUrl = await new Promise((r) =>
   upstream.listen(0, "127.0.0.1", () => r(`http://127.0.0.1:${upstream.address().port}`)),
 );
 
+// ---- latency at a fixed rate -----------------------------------------------------------------------------------
+/**
+ * Requests at evenly spaced times (open loop: a slow answer does not delay the next request), over keep-alive
+ * connections; each latency timed to the microsecond. autocannon's `overallRate` sends each second's requests
+ * in a burst at its start, so its latencies at a fixed rate are mostly queueing in that burst (and whole ms).
+ */
+async function paced(s, rate, seconds) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS * 2 });
+  const u = new URL(s.url);
+  const headers = { ...s.headers, ...(s.body ? { "content-length": Buffer.byteLength(s.body) } : {}) };
+  const total = Math.round(rate * seconds);
+  const latencies = [];
+  let failed = 0;
+  await new Promise((resolve) => {
+    let sent = 0;
+    let done = 0;
+    const finished = () => {
+      if (++done === total) resolve();
+    };
+    const fire = () => {
+      const start = performance.now();
+      const req = http.request(
+        { agent, host: u.hostname, port: u.port, path: u.pathname + u.search, method: s.method ?? "GET", headers },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            if (res.statusCode === 200) latencies.push(performance.now() - start);
+            else failed++;
+            finished();
+          });
+        },
+      );
+      req.on("error", () => {
+        failed++;
+        finished();
+      });
+      req.end(s.body);
+    };
+    const t0 = performance.now();
+    const tick = () => {
+      const now = performance.now();
+      while (sent < total && t0 + (sent * 1000) / rate <= now) {
+        sent++;
+        fire();
+      }
+      if (sent < total) setTimeout(tick, 1);
+    };
+    tick();
+  });
+  agent.destroy();
+  if (failed > total * 0.001) throw new Error(`${s.url}: ${failed} failed of ${total} at ${rate} req/s`);
+  latencies.sort((a, b) => a - b);
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
 // ---- the bundles ---------------------------------------------------------------------------------------------
 log("building the bundles (wrangler deploy --dry-run) …");
 mkdirSync(DIST, { recursive: true });
@@ -179,7 +235,7 @@ try {
     put("halfRate", rate);
     const half = {};
     for (const name of ["bare", "agent", "modelJson"]) {
-      half[name] = await cannon({ ...subjects[name], overallRate: rate });
+      half[name] = await paced(subjects[name], rate, SECONDS);
       put(`half.${name}.p50`, half[name].p50);
       put(`half.${name}.p99`, half[name].p99);
     }
