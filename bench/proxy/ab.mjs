@@ -5,6 +5,7 @@
  * `npm run bench`: it is for trying a change before making it.
  *
  *   node bench/proxy/ab.mjs bench/proxy/ab-example.json [--route agent|model] [--rounds 5] [--requests 12000] [--rps]
+ *                                                        [--post]   (agent route: a small JSON POST, not a GET)
  *
  * The variants file: { "<name>": [["<file under src/>", "<text>", "<replacement>"], …], … }; an empty list is
  * the code as it is. A replacement whose text is not found stops the run, so a stale variant cannot measure the
@@ -38,6 +39,7 @@ const { values, positionals } = parseArgs({
     rounds: { type: "string", default: "5" },
     requests: { type: "string", default: "12000" },
     rps: { type: "boolean", default: false },
+    post: { type: "boolean", default: false },
   },
 });
 if (positionals.length !== 1) throw new Error("usage: node bench/proxy/ab.mjs <variants.json> [options]");
@@ -74,6 +76,10 @@ try {
 
 const servers = await startServers();
 const model = values.route === "model";
+/** The agent request: a GET, or with --post the small JSON POST of bench/proxy/compare.mjs. */
+const agentInit = values.post
+  ? { method: "POST", headers: { ...json, "x-agent-key": "user-0042" }, body: chatBody.replace("true", "false") }
+  : { headers: { "x-agent-key": "user-0042" } };
 const started = [];
 const start = async (options) => {
   const mf = new Miniflare(oneWorker(options));
@@ -85,7 +91,7 @@ try {
   const subjects = {
     trivial: model
       ? { url: `${trivialUrl}/v1/chat/completions`, method: "POST", headers: json, body: chatBody }
-      : { url: `${trivialUrl}/support/chat` },
+      : { url: `${trivialUrl}/support/chat`, ...agentInit },
   };
   for (const [name, replacements] of Object.entries(variants)) {
     const url = await start(gatewayOptions(build(name, replacements)));
@@ -93,7 +99,7 @@ try {
     await served(url);
     subjects[name] = model
       ? { url: `${url}/models/support-bot/v1/chat/completions`, method: "POST", headers: json, body: chatBody }
-      : { url: `${url}/agents/support-bot/chat`, headers: { "x-agent-key": "user-0042" } };
+      : { url: `${url}/agents/support-bot/chat`, ...agentInit };
   }
   for (const s of Object.values(subjects)) await cannon({ ...s, duration: 1 });
 

@@ -4,10 +4,17 @@
  * and covers the wait for the upstream's response headers; once they arrive the body streams for as long as it
  * lasts, so long agent streams are not cut. Unreachable → 502 `upstream_unreachable`; too slow → 504
  * `upstream_timeout`; a client whose upload breaks off → 400 `upload_incomplete`, which no failure class counts.
+ *
+ * A small upload of declared length is read whole, natively, before the upstream is called (docs/performance.md:
+ * no JavaScript runs per chunk, and a body shorter than it declared is seen before anything is sent); a larger
+ * or undeclared one streams through a read/write loop that knows when it was sent whole.
  */
 import { HttpError } from "../errors";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** The largest declared upload read whole before it is sent: at most this much held per request in flight. */
+export const UPLOAD_READ_WHOLE_MAX = 64 * 1024;
 
 export async function forward(url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   const controller = new AbortController();
@@ -23,12 +30,18 @@ export async function forward(url: string, init: RequestInit, timeoutMs: number)
   let uploaded: Promise<void> = Promise.resolve();
   let body = init.body;
   if (body instanceof ReadableStream) {
-    const watched = watchUpload(body, new Headers(init.headers).get("content-length"), arm, (error) => {
-      uploadFailed = error ?? "the upload ended early";
-      controller.abort();
-    });
-    body = watched.body;
-    uploaded = watched.done;
+    const length = declaredLength(init.headers);
+    if (length !== null && length <= UPLOAD_READ_WHOLE_MAX) {
+      body = await readUpload(body, length);
+      arm();
+    } else {
+      const watched = watchUpload(body, length, arm, (error) => {
+        uploadFailed = error ?? "the upload ended early";
+        controller.abort();
+      });
+      body = watched.body;
+      uploaded = watched.done;
+    }
   } else arm();
   try {
     return await fetch(url, { ...init, body, signal: controller.signal, redirect: "manual" });
@@ -51,6 +64,32 @@ export async function forward(url: string, init: RequestInit, timeoutMs: number)
   }
 }
 
+/** The `content-length` a request declares, when it is a valid one; else null. */
+function declaredLength(headers: HeadersInit | undefined): number | null {
+  if (headers === undefined) return null;
+  const raw = headers instanceof Headers ? headers.get("content-length") : new Headers(headers).get("content-length");
+  if (raw === null) return null;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+/** The whole upload, read natively; one that breaks off or ends short of its declared length is the client's. */
+async function readUpload(body: ReadableStream<Uint8Array>, length: number): Promise<ArrayBuffer> {
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await new Response(body).arrayBuffer();
+  } catch (error) {
+    console.log(JSON.stringify({ msg: "client upload incomplete", error: String(error) }));
+    throw new HttpError(400, "upload_incomplete", "the request body did not arrive whole");
+  }
+  if (bytes.byteLength !== length) {
+    const error = `the body ended after ${bytes.byteLength} of ${length} declared bytes`;
+    console.log(JSON.stringify({ msg: "client upload incomplete", error }));
+    throw new HttpError(400, "upload_incomplete", "the request body did not arrive whole");
+  }
+  return bytes;
+}
+
 /**
  * The client's body, moved by a read/write loop so the gateway knows when it was sent whole (`sent`) and when
  * the client's side broke (`failed`: a failed read). A failed write is the upstream no longer reading: the
@@ -59,13 +98,12 @@ export async function forward(url: string, init: RequestInit, timeoutMs: number)
  */
 function watchUpload(
   body: ReadableStream<Uint8Array>,
-  length: string | null,
+  n: number | null,
   sent: () => void,
   failed: (error: unknown) => void,
 ): { body: ReadableStream<Uint8Array>; done: Promise<void> } {
-  const n = length === null ? Number.NaN : Number(length);
-  const declared = Number.isSafeInteger(n) && n >= 0;
-  const { readable, writable } = declared ? new FixedLengthStream(n) : new IdentityTransformStream();
+  const declared = n !== null;
+  const { readable, writable } = n !== null ? new FixedLengthStream(n) : new IdentityTransformStream();
   let bytes = 0;
   const reader = body.getReader();
   const writer = writable.getWriter();

@@ -7,7 +7,7 @@
 import { SELF } from "cloudflare:test";
 import { expect, inject, it } from "vitest";
 import { HttpError } from "../../src/errors";
-import { forward, thrownFailure } from "../../src/proxy/forward";
+import { forward, thrownFailure, UPLOAD_READ_WHOLE_MAX } from "../../src/proxy/forward";
 import { isolateCounter, resetCounterForTests } from "../../src/state/counter";
 import type { GuardHealth } from "../../src/state/guard-health";
 import { resetIsolateForTests } from "../../src/state/isolate";
@@ -82,4 +82,26 @@ it("an upload that breaks off is the client's: forward() answers 400 upload_inco
     (e: unknown) => e,
   );
   expect((err2 as HttpError).code).toBe("upload_incomplete");
+  // Both ways an upload travels: a small declared one is read whole first (UPLOAD_READ_WHOLE_MAX), a larger one
+  // streams; a read that fails is the client's on either.
+  for (const length of [String(UPLOAD_READ_WHOLE_MAX), String(UPLOAD_READ_WHOLE_MAX + 1)]) {
+    const init = { method: "POST", body: trickle(5, 20, true), headers: { "content-length": length } };
+    const err3 = await forward(`${upstream}/agent/x/echo`, init, 1500).catch((e: unknown) => e);
+    expect((err3 as HttpError).code, `content-length ${length}`).toBe("upload_incomplete");
+  }
+});
+
+it("a declared upload arrives whole, with its length, both when read whole first and when streamed", async () => {
+  for (const n of [40, UPLOAD_READ_WHOLE_MAX + 10]) {
+    const text = "x".repeat(n);
+    const body = new Response(text).body as ReadableStream<Uint8Array>;
+    const res = await forward(
+      `${upstream}/agent/x/echo`,
+      { method: "POST", body, headers: new Headers({ "content-length": String(n) }) },
+      1500,
+    );
+    const got = (await res.json()) as { body: string; headers: Record<string, string> };
+    expect(got.body.length).toBe(n);
+    expect(got.headers["content-length"]).toBe(String(n));
+  }
 });
