@@ -16,7 +16,7 @@ import { toResponse } from "../errors";
 import { answeredFailure, thrownFailure } from "../proxy/forward";
 import { stampDecision } from "../proxy/headers";
 import { AGENT_ID } from "../release/schema";
-import type { Decision } from "../routing/decide";
+import { type Decision, decisionHeader } from "../routing/decide";
 import { recordLateFailure, recordOutcome } from "../state/counter";
 import { decideRequest, unknownAgent, userFallbackResponse } from "./decide-request";
 import { logCut, logRequest, type Route } from "./request-log";
@@ -105,7 +105,8 @@ export function dataPlane<E extends DataPlaneEnv>(
       response = toResponse(err);
       thrown = thrownFailure(err);
     }
-    if (decision !== null) stampDecision(response.headers, decision, stale);
+    const header = decision === null ? undefined : decisionHeader(decision, stale);
+    if (decision !== null) stampDecision(response.headers, decision, header as string);
     const failure = thrown ?? exchange?.failure ?? null;
     const blocked = exchange?.blocked === true;
     logRequest({
@@ -118,6 +119,7 @@ export function dataPlane<E extends DataPlaneEnv>(
       durationMs: Date.now() - started,
       decision,
       stale,
+      decisionHeader: header,
     });
     recordOutcome(c.env, c.executionCtx, decision, blocked ? [failure, "tool_blocked"] : failure);
     return response;

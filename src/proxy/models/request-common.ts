@@ -57,9 +57,19 @@ const NOT_A_PARAM = new Set([
  */
 export function applyModel(body: Obj, lane: ModelLane): void {
   for (const [key, value] of Object.entries(lane.params)) {
-    if (!NOT_A_PARAM.has(key) && (body[key] === undefined || body[key] === null)) body[key] = structuredClone(value);
+    if (!NOT_A_PARAM.has(key) && (body[key] === undefined || body[key] === null)) body[key] = ownCopy(value);
   }
   body.model = lane.model;
+}
+
+/**
+ * A value the request may own: a primitive as it is (it cannot be changed through the body), an object or array
+ * as a deep copy, so a rewriter that changes the body can never change the release's params for later requests.
+ * Params are JSON values, nearly always primitives (a temperature, a token limit): those skip `structuredClone`,
+ * which costs far more than the copy (docs/performance.md).
+ */
+function ownCopy(value: unknown): unknown {
+  return value === null || typeof value !== "object" ? value : structuredClone(value);
 }
 
 /** The release instructions ahead of the client's, unless the client's text already starts with them. */
