@@ -9,12 +9,16 @@
  *   node bench/proxy/compare.mjs                 BENCH_ROUNDS=3 (default), BENCH_SECONDS=4 per autocannon run
  *   node bench/proxy/compare.mjs --no-latency    only the max-rate rounds
  *   node bench/proxy/compare.mjs --out <file>    write the results elsewhere (a "before" run, say)
+ *   node bench/proxy/compare.mjs --baseline <git ref>
+ *        also builds src/ as of that commit into a second gateway and measures its three routes in the same
+ *        rounds (subjects `agent@base`, …): a before/after from one run, whatever the neighbours do meanwhile
  *
  * The upstream is one Node server. Every path answers a chat completion: SSE (6 events, one write each) when
  * the request body asks for `"stream":true`, else JSON of declared length. The bare Worker is sent the SSE
  * request for the SSE comparison, so each route is compared with the same answer forwarded bare.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http, { createServer } from "node:http";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -40,6 +44,7 @@ const { values } = parseArgs({
   options: {
     "no-latency": { type: "boolean", default: false },
     out: { type: "string", default: join(ROOT, "bench", "proxy", "compare.json") },
+    baseline: { type: "string" },
   },
 });
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -109,7 +114,9 @@ async function paced(s, rate, seconds) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS * 2 });
   const u = new URL(s.url);
   const headers = { ...s.headers, ...(s.body ? { "content-length": Buffer.byteLength(s.body) } : {}) };
-  const total = Math.round(rate * seconds);
+  // The first half second opens the connections: sent, not timed.
+  const warm = Math.round(rate / 2);
+  const total = warm + Math.round(rate * seconds);
   const latencies = [];
   let failed = 0;
   await new Promise((resolve) => {
@@ -118,15 +125,15 @@ async function paced(s, rate, seconds) {
     const finished = () => {
       if (++done === total) resolve();
     };
-    const fire = () => {
+    const fire = (timed) => {
       const start = performance.now();
       const req = http.request(
         { agent, host: u.hostname, port: u.port, path: u.pathname + u.search, method: s.method ?? "GET", headers },
         (res) => {
           res.resume();
           res.on("end", () => {
-            if (res.statusCode === 200) latencies.push(performance.now() - start);
-            else failed++;
+            if (res.statusCode !== 200) failed++;
+            else if (timed) latencies.push(performance.now() - start);
             finished();
           });
         },
@@ -141,8 +148,7 @@ async function paced(s, rate, seconds) {
     const tick = () => {
       const now = performance.now();
       while (sent < total && t0 + (sent * 1000) / rate <= now) {
-        sent++;
-        fire();
+        fire(sent++ >= warm);
       }
       if (sent < total) setTimeout(tick, 1);
     };
@@ -168,6 +174,21 @@ writeFileSync(
 );
 const trivialDist = join(DIST, "trivial");
 dryRun(trivialDist, ["--config", join(trivialDir, "wrangler.toml")]);
+
+/** The gateway as of `ref` (its src/ and wrangler.toml from git), built as it deploys; the bundle's path. */
+function buildBaseline(ref) {
+  const dir = join(DIST, "baseline-src");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const tar = execFileSync("git", ["archive", ref, "src", "wrangler.toml"], { cwd: ROOT, maxBuffer: 1 << 28 });
+  execFileSync("tar", ["-x", "-C", dir], { input: tar });
+  const tomlPath = join(dir, "wrangler.toml");
+  const toml = readFileSync(tomlPath, "utf8").replace(/^main\s*=.*$/m, `main = "${join(dir, "src/index.ts")}"`);
+  writeFileSync(tomlPath, toml);
+  dryRun(join(DIST, "baseline"), ["--config", tomlPath]);
+  return join(DIST, "baseline", "index.js");
+}
+const baselineScript = values.baseline ? buildBaseline(values.baseline) : null;
 
 const post = (body) => ({ method: "POST", headers: json, body });
 const message = [{ role: "user", content: "hi" }];
@@ -201,16 +222,28 @@ try {
   for (const [name, s] of Object.entries(subjects)) {
     const res = await fetch(s.url, { method: s.method, headers: s.headers, body: s.body });
     const text = await res.text();
-    const want = name.endsWith("Sse") ? "[DONE]" : "Hello from the upstream.";
+    const want = /Sse/.test(name) ? "[DONE]" : "Hello from the upstream.";
     if (res.status !== 200 || !text.includes(want)) throw new Error(`${name}: ${res.status} ${text.slice(0, 300)}`);
   }
   const pids = { bare: workerdPid(bare.url), gateway: workerdPid(gw.url) };
-  const pidOf = (name) => (name.startsWith("bare") ? pids.bare : pids.gateway);
+  if (baselineScript !== null) {
+    const base = await startTimed(gatewayOptions(baselineScript), "/admin/v1/state", 401);
+    servers.push(base.mf);
+    await seed(base.url, { upstreamUrl, providerUrl: upstreamUrl });
+    await served(base.url);
+    pids.base = workerdPid(base.url);
+    for (const name of ["agent", "modelJson", "modelSse"]) {
+      subjects[`${name}@base`] = { ...subjects[name], url: subjects[name].url.replace(gw.url, base.url) };
+    }
+  }
+  const pidOf = (name) => (name.startsWith("bare") ? pids.bare : name.endsWith("@base") ? pids.base : pids.gateway);
   log("warming up …");
   for (const s of Object.values(subjects)) await cannon({ ...s, duration: 1 });
   loadAtStart = machine().loadavg;
 
   const against = { agent: "bare", modelJson: "bare", modelSse: "bareSse" };
+  if (baselineScript !== null)
+    Object.assign(against, { "agent@base": "bare", "modelJson@base": "bare", "modelSse@base": "bareSse" });
   for (let round = 1; round <= ROUNDS; round++) {
     log(`round ${round}/${ROUNDS} …`);
     const order = Object.keys(subjects);
@@ -234,12 +267,14 @@ try {
     const rate = Math.max(50, Math.round(r.bare.rps / 2));
     put("halfRate", rate);
     const half = {};
-    for (const name of ["bare", "agent", "modelJson"]) {
+    const halfNames = ["bare", "agent", "modelJson"];
+    if (baselineScript !== null) halfNames.push("agent@base", "modelJson@base");
+    for (const name of halfNames) {
       half[name] = await paced(subjects[name], rate, SECONDS);
       put(`half.${name}.p50`, half[name].p50);
       put(`half.${name}.p99`, half[name].p99);
     }
-    for (const name of ["agent", "modelJson"]) {
+    for (const name of halfNames.slice(1)) {
       put(`half.added.${name}.p50`, half[name].p50 - half.bare.p50);
       put(`half.added.${name}.p99`, half[name].p99 - half.bare.p99);
     }
@@ -274,6 +309,26 @@ const figures = [
   ...f("latency added at half-max, agent p99", "half.added.agent.p99", "ms", { goal: "<= 5" }),
   ...f("latency added at half-max, model JSON p50", "half.added.modelJson.p50", "ms", { goal: "<= 1" }),
   ...f("latency added at half-max, model JSON p99", "half.added.modelJson.p99", "ms", { goal: "<= 5" }),
+  ...(baselineScript === null
+    ? []
+    : [
+        ...f(`agent route @ ${values.baseline}, req/s`, "agent@base.rps", "req/s"),
+        ...f(`model route JSON @ ${values.baseline}, req/s`, "modelJson@base.rps", "req/s"),
+        ...f(`model route SSE @ ${values.baseline}, req/s`, "modelSse@base.rps", "req/s"),
+        ...f(`ratio agent @ ${values.baseline} / bare, req/s`, "ratio.agent@base.rps", "x"),
+        ...f(`ratio model JSON @ ${values.baseline} / bare, req/s`, "ratio.modelJson@base.rps", "x"),
+        ...f(`ratio model SSE @ ${values.baseline} / bare SSE, req/s`, "ratio.modelSse@base.rps", "x"),
+        ...f(`workerd CPU per request, agent @ ${values.baseline}`, "agent@base.cpu", "µs"),
+        ...f(`workerd CPU per request, model JSON @ ${values.baseline}`, "modelJson@base.cpu", "µs"),
+        ...f(`workerd CPU per request, model SSE @ ${values.baseline}`, "modelSse@base.cpu", "µs"),
+        ...f(`ratio agent @ ${values.baseline} / bare, CPU per request`, "ratio.agent@base.cpu", "x"),
+        ...f(`ratio model JSON @ ${values.baseline} / bare, CPU per request`, "ratio.modelJson@base.cpu", "x"),
+        ...f(`ratio model SSE @ ${values.baseline} / bare SSE, CPU per request`, "ratio.modelSse@base.cpu", "x"),
+        ...f(`latency added at half-max, agent @ ${values.baseline} p50`, "half.added.agent@base.p50", "ms"),
+        ...f(`latency added at half-max, agent @ ${values.baseline} p99`, "half.added.agent@base.p99", "ms"),
+        ...f(`latency added at half-max, model JSON @ ${values.baseline} p50`, "half.added.modelJson@base.p50", "ms"),
+        ...f(`latency added at half-max, model JSON @ ${values.baseline} p99`, "half.added.modelJson@base.p99", "ms"),
+      ]),
 ];
 const results = {
   name: "proxy-compare",
@@ -282,6 +337,7 @@ const results = {
   workerd: workerdVersion(),
   date: new Date().toISOString(),
   rounds: ROUNDS,
+  baseline: values.baseline ?? null,
   setup: {
     connections: CONNECTIONS,
     secondsPerRun: SECONDS,
