@@ -100,9 +100,19 @@ describe("reads", () => {
   });
 });
 
+/** What a refused write could have changed, read with an unscoped token. */
+async function everything() {
+  const state = await ok<{ revision: number }>(call("viewer", "GET", "/state"));
+  const audit = await ok<unknown>(call("viewer", "GET", "/audit?limit=500"));
+  const listed = await ok<{ releases: unknown[] }>(call("viewer", "GET", `/agents/${THEIRS}/releases`));
+  // The health answer is stamped with the time it was read; everything else in it must not move.
+  const { at: _at, ...health } = await ok<{ at: string }>(call("viewer", "GET", `/agents/${THEIRS}/health`));
+  return { state, audit, releases: listed.releases, health };
+}
+
 describe("writes", () => {
   it("another agent, scope * and another agent's override are 403, and nothing changes", async () => {
-    const before = await ok<{ revision: number }>(call("viewer", "GET", "/state"));
+    const before = await everything();
     const refused: [string, string, unknown][] = [
       ["POST", `/agents/${THEIRS}/rollback`, { reason: "x" }],
       ["POST", `/agents/${THEIRS}/promote`, { version: "v1", reason: "x" }],
@@ -117,8 +127,10 @@ describe("writes", () => {
       const res = await scoped("releaser", method, path, body);
       expect(res.status, `${method} ${path}`).toBe(403);
     }
-    const after = await ok<{ revision: number }>(call("viewer", "GET", "/state"));
-    expect(after.revision).toBe(before.revision);
+    // Nothing changed anywhere: the whole state, the whole audit, their releases and their guard counts.
+    const after = await everything();
+    expect(after).toEqual(before);
+    expect(before.releases).toHaveLength(1);
   });
 
   it("the token's own agent is acted on as its role allows", async () => {

@@ -16,9 +16,10 @@ async function signIn(token: string): Promise<{ cookie: string; res: Response }>
   const page = await SELF.fetch(`${BASE}/console/login`, { redirect: "manual" });
   const login = /sy_login=([^;]+)/.exec(page.headers.get("set-cookie") ?? "")?.[1] ?? "";
   const html = await page.text();
-  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
   expect(login).not.toBe(""); // the sign-in form's own cookie and token exist, so a later refusal is not theirs
   expect(csrf).toBe(login);
+  if (csrf === undefined) throw new Error("no CSRF token on the sign-in form");
   const res = await SELF.fetch(`${BASE}/console/login`, {
     method: "POST",
     redirect: "manual",
@@ -39,10 +40,15 @@ const post = (path: string, cookie: string, form: Record<string, string>, header
     body: new URLSearchParams(form),
   });
 
-async function csrfOf(path: string, cookie: string): Promise<string> {
-  const html = await (await get(path, cookie)).text();
-  return /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+/** A page's CSRF token; a page without one fails the test, so no refusal can be put down to its absence. */
+function csrfIn(html: string, where: string): string {
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+  if (csrf === undefined || csrf.length < 20) throw new Error(`no CSRF token on ${where}`);
+  return csrf;
 }
+
+const csrfOf = async (path: string, cookie: string): Promise<string> =>
+  csrfIn(await (await get(path, cookie)).text(), path);
 
 it("signs in into an HttpOnly, Secure, SameSite=Strict cookie; a tampered cookie is no session", async () => {
   const { cookie, res } = await signIn("operator-token");
@@ -130,6 +136,8 @@ it("changes nothing for a post without the CSRF token, from another origin, or f
   expect(site.status).toBe(403);
   const viewer = await signIn("viewer-token");
   const viewerCsrf = await csrfOf(`/console/agents/${agent}`, viewer.cookie);
+  // The viewer's own, valid token: the refusal below is the role's, not a missing or foreign token's.
+  expect(viewerCsrf).not.toBe(csrf);
   expect((await post(`/console/agents/${agent}/act`, viewer.cookie, { ...form, csrf: viewerCsrf })).status).toBe(403);
   // Bad input: 400, nothing changes.
   expect((await post(`/console/agents/${agent}/act`, cookie, { ...form, mode: "autonomous", csrf })).status).toBe(400);
@@ -182,7 +190,7 @@ it("pauses a canary's plan (operator) and resumes it through the confirm page (r
   const html = await (await get(`/console/agents/${agent}`, operator.cookie)).text();
   expect(html).toContain("step 1, running");
   expect(html).toContain('data-move="canary.pause"');
-  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  const csrf = csrfIn(html, "the operator's agent page");
   const paused = await post(`/console/agents/${agent}/act`, operator.cookie, {
     move: "canary.pause",
     reason: "look",
@@ -194,7 +202,7 @@ it("pauses a canary's plan (operator) and resumes it through the confirm page (r
 
   const releaser = await signIn("releaser-token");
   const page = await (await get(`/console/agents/${agent}`, releaser.cookie)).text();
-  const rcsrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  const rcsrf = csrfIn(page, "the releaser's agent page");
   const first = await post(`/console/agents/${agent}/act`, releaser.cookie, {
     move: "canary.resume",
     reason: "ok",

@@ -103,13 +103,25 @@ describe("with state", () => {
   it("401 without a valid token, 403 outside the token's agents, on both endpoints", async () => {
     for (const auth of [{}, { authorization: "Bearer wrong" }, { authorization: "Basic cnVudGltZS10b2tlbg==" }]) {
       const h = { authorization: "", ...auth };
-      expect((await ofrepRequest(`/${AGENT}`, {}, h)).status).toBe(401);
-      expect((await ofrepRequest("", {}, h)).status).toBe(401);
+      for (const path of [`/${AGENT}`, ""]) {
+        const res = await ofrepRequest(path, {}, h);
+        expect(res.status).toBe(401);
+        expect(res.headers.get("www-authenticate")).toBe('Bearer realm="switchyard-ofrep"');
+        expect(await res.json()).toEqual({ errorCode: "GENERAL", errorDetails: expect.stringContaining("token") });
+      }
     }
     const scoped = { authorization: "Bearer lane-token" };
     expect((await ofrepRequest(`/${AGENT}.mode`, {}, scoped)).status).toBe(200);
-    expect((await ofrepRequest(`/${OTHER}.mode`, {}, scoped)).status).toBe(403);
-    expect((await ofrepRequest("", { context: { agent: OTHER } }, scoped)).status).toBe(403);
+    const single = await ofrepRequest(`/${OTHER}.mode`, {}, scoped);
+    expect(single.status).toBe(403);
+    expect(await single.json()).toEqual({
+      key: `${OTHER}.mode`,
+      errorCode: "GENERAL",
+      errorDetails: expect.stringContaining(OTHER),
+    });
+    const bulk = await ofrepRequest("", { context: { agent: OTHER } }, scoped);
+    expect(bulk.status).toBe(403);
+    expect(await bulk.json()).toEqual({ errorCode: "GENERAL", errorDetails: expect.stringContaining(OTHER) });
     // Any role evaluates: viewer and admin tokens too.
     expect((await ofrepRequest(`/${AGENT}`, {}, { authorization: "Bearer admin-token" })).status).toBe(200);
   });

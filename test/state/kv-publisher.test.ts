@@ -43,6 +43,8 @@ it("keeps every named key through a quiet month, deletes the rest after the grac
   });
   const clock = { t: Date.UTC(2026, 11, 4, 18) }; // a Friday evening
   const puts: Put[] = [];
+  /** Every write of the whole test, never cleared: each one is checked for an expiry at the end. */
+  const everyPut: Put[] = [];
   const deletes: string[] = [];
   const stub = env.CONTROL.get(env.CONTROL.idFromName("publisher-under-test"));
 
@@ -52,6 +54,7 @@ it("keeps every named key through a quiet month, deletes the rest after the grac
       kv: {
         put: async (key: string, value: string, options?: KVNamespacePutOptions) => {
           puts.push({ key, bytes: value.length, options });
+          everyPut.push({ key, bytes: value.length, options });
           await env.STATE.put(key, value, options);
         },
         delete: async (key: string) => {
@@ -81,14 +84,30 @@ it("keeps every named key through a quiet month, deletes the rest after the grac
     // Promote v2 and drop the canary: v1 is named by no revision from now on.
     clock.t += 60_000;
     await publish(state(3, { active: "v2" }));
+    const unnamedAt = clock.t;
+
+    // Collections inside the one-hour grace delete nothing still named or recently unnamed: a minute in, every
+    // key unnamed so far (revisions 1 and 2, v1) is younger than the grace, so nothing at all goes.
+    const before = new Set((await env.STATE.list()).keys.map((k) => k.name));
+    clock.t = unnamedAt + 60_000;
+    await publisher.collect();
+    expect(deletes).toEqual([]);
+    // A second short of the grace for what revision 3 unnamed: v1 and revision 2's root are still there.
+    clock.t = unnamedAt + UNNAMED_GRACE_MS - 1000;
+    await publisher.collect();
+    for (const key of [HEAD_KEY, snapshotKey(3), `release:${digests.v2}`, `release:${digests.v1}`, snapshotKey(2)]) {
+      expect(before.has(key), key).toBe(true);
+      expect(deletes, key).not.toContain(key);
+      expect(await env.STATE.get(key), key).not.toBeNull();
+    }
 
     // The quiet spell: a month without a mutation. The alarm's collection runs (several times, as it would).
     for (let day = 1; day <= 30; day++) {
       clock.t += DAY;
       await publisher.collect();
     }
-    // Nothing was ever written to expire.
-    for (const p of puts) expect(p.options?.expirationTtl ?? p.options?.expiration).toBeUndefined();
+    // Nothing was ever written to expire (revisions 1 to 3 here; every write again at the end).
+    for (const p of everyPut) expect(p.options?.expirationTtl ?? p.options?.expiration).toBeUndefined();
     const listed = await env.STATE.list();
     for (const k of listed.keys) expect(k.expiration).toBeUndefined();
     const held = new Set(listed.keys.map((k) => k.name));
@@ -118,6 +137,14 @@ it("keeps every named key through a quiet month, deletes the rest after the grac
     await publisher.collect();
     expect(deletes).not.toContain(`release:${digests.v1}`);
     expect(puts.map((p) => p.key)).not.toContain(`release:${digests.v1}`);
+
+    // Nothing was ever written to expire: every write of revisions 1 to 6, and every key KV holds now.
+    expect(everyPut.filter((p) => p.key === HEAD_KEY)).toHaveLength(6);
+    for (const p of everyPut) {
+      expect(p.options?.expirationTtl, p.key).toBeUndefined();
+      expect(p.options?.expiration, p.key).toBeUndefined();
+    }
+    for (const k of (await env.STATE.list()).keys) expect(k.expiration, k.name).toBeUndefined();
   });
 
   // KV alone (the control plane unreachable, FRESHNESS=kv): a cold isolate serves revision 6.
