@@ -96,15 +96,29 @@ async function indexOf(c: Context<AppEnv>): Promise<{ index: SnapshotIndex; stal
   return { status: 500, errorCode: "GENERAL", errorDetails: details };
 }
 
-/** One flag of one agent, or the OFREP error that replaces it. */
-function evaluate(index: SnapshotIndex, stale: boolean, agent: string, kind: FlagKind, facts: Facts) {
-  const key = flagKey(agent, kind);
+/** The flags of one agent, from one decision: each kind asked for, or the OFREP error that replaces it. */
+function evaluate(index: SnapshotIndex, stale: boolean, agent: string, kinds: readonly FlagKind[], facts: Facts) {
   const outcome = decide(index, { agent, key: facts.key, pin: facts.pin }, Date.now());
-  if (outcome.ok) return { status: 200, body: evaluateFlag(outcome.decision, kind, stale) };
-  if (outcome.code === "unknown_agent") {
-    return { status: 404, body: { key, errorCode: "FLAG_NOT_FOUND", errorDetails: `no agent ${agent}` } };
+  return kinds.map((kind) => {
+    const key = flagKey(agent, kind);
+    if (outcome.ok) return { status: 200, body: evaluateFlag(outcome.decision, kind, stale) };
+    if (outcome.code === "unknown_agent") {
+      return { status: 404, body: { key, errorCode: "FLAG_NOT_FOUND", errorDetails: `no agent ${agent}` } };
+    }
+    return { status: 500, body: { key, errorCode: "GENERAL", errorDetails: outcome.message } };
+  });
+}
+
+// The snapshot's agents in key order, sorted once per snapshot rather than per bulk request.
+const sortedAgents = new WeakMap<SnapshotIndex, readonly string[]>();
+
+function agentsOf(index: SnapshotIndex): readonly string[] {
+  let agents = sortedAgents.get(index);
+  if (agents === undefined) {
+    agents = [...index.state.agents.keys()].sort();
+    sortedAgents.set(index, agents);
   }
-  return { status: 500, body: { key, errorCode: "GENERAL", errorDetails: outcome.message } };
+  return agents;
 }
 
 ofrep.post("/ofrep/v1/evaluate/flags/:key", async (c) => {
@@ -128,8 +142,8 @@ ofrep.post("/ofrep/v1/evaluate/flags/:key", async (c) => {
   const state = await indexOf(c);
   if ("errorCode" in state)
     return answer(state.status, { key, errorCode: state.errorCode, errorDetails: state.errorDetails });
-  const result = evaluate(state.index, state.stale, flag.agent, flag.kind, facts);
-  return answer(result.status, result.body);
+  const [result] = evaluate(state.index, state.stale, flag.agent, [flag.kind], facts);
+  return answer(result?.status ?? 500, result?.body);
 });
 
 ofrep.post("/ofrep/v1/evaluate/flags", async (c) => {
@@ -143,13 +157,11 @@ ofrep.post("/ofrep/v1/evaluate/flags", async (c) => {
   }
   const state = await indexOf(c);
   if ("errorCode" in state) return answer(state.status, { errorDetails: state.errorDetails });
-  const agents =
-    facts.agent !== null
-      ? [facts.agent]
-      : [...state.index.state.agents.keys()].filter((a) => mayActOn(actor, a)).sort();
+  const agents = facts.agent !== null ? [facts.agent] : agentsOf(state.index).filter((a) => mayActOn(actor, a));
+  // One decision per agent for its three flags: the same snapshot and instant, so they always agree.
   const flags = [];
   for (const agent of agents) {
-    for (const kind of FLAG_KINDS) flags.push(evaluate(state.index, state.stale, agent, kind, facts).body);
+    for (const r of evaluate(state.index, state.stale, agent, FLAG_KINDS, facts)) flags.push(r.body);
   }
   const text = JSON.stringify({ flags });
   // Strong: the same bytes, the same tag. The answer depends on the snapshot, the lanes in force at this

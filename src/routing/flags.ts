@@ -9,6 +9,7 @@
  */
 import { AGENT_ID } from "../release/schema";
 import { type Decision, decisionHeader, laneOf } from "./decide";
+import type { Served } from "./served";
 
 export type FlagKind = "agent" | "mode" | "release";
 export const FLAG_KINDS: readonly FlagKind[] = ["agent", "mode", "release"];
@@ -53,6 +54,23 @@ export function reasonOf(d: Decision): Reason {
   return d.canary !== null ? "SPLIT" : "STATIC";
 }
 
+/**
+ * The tool and approval names of a lane, built once per Served value (one per release and lane, reused across
+ * requests) instead of per evaluation. Shared, so never changed by a caller.
+ */
+const namesMemo = new WeakMap<Served, { tools: string[]; approval: string[] }>();
+
+function namesOf(served: Served): { tools: string[]; approval: string[] } {
+  let names = namesMemo.get(served);
+  if (names === undefined) {
+    names = { tools: served.tools.map((t) => t.name), approval: [...served.approval] };
+    namesMemo.set(served, names);
+  }
+  return names;
+}
+
+const NO_NAMES: string[] = [];
+
 export function evaluateFlag(d: Decision, kind: FlagKind, stale: boolean): FlagEvaluation {
   const mode = laneOf(d);
   const version = d.release.version;
@@ -70,8 +88,8 @@ export function evaluateFlag(d: Decision, kind: FlagKind, stale: boolean): FlagE
       decision: decisionHeader(d, stale),
       mode,
       // In `off` nothing may run, whatever the release declares.
-      tools: off ? [] : d.served.tools.map((t) => t.name),
-      approval: off ? [] : [...d.served.approval],
+      tools: off ? NO_NAMES : namesOf(d.served).tools,
+      approval: off ? NO_NAMES : namesOf(d.served).approval,
       workflow: d.served.workflowName,
       model: { provider: model.provider, name: model.name, baseUrl: model.baseUrl },
       revision: d.revision,
