@@ -11,7 +11,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HttpError } from "../errors";
 import { DEFAULT_TIMEOUT_MS, forward } from "../proxy/forward";
 import { upstreamHeaders } from "../proxy/headers";
-import { declaredLength, MCP_ANSWER_LIMIT, readCapped, TooLarge } from "../proxy/limits";
+import { MCP_ANSWER_LIMIT, readAnswerCapped, TooLarge } from "../proxy/limits";
 import { filterJsonAnswer, sseAnswerRelay } from "../proxy/mcp/answers";
 import { type McpLane, mcpLaneOf } from "../proxy/mcp/policy";
 import { errorMessage, INTERNAL_ERROR, INVALID_REQUEST, type Judged, judge, PARSE_ERROR } from "../proxy/mcp/requests";
@@ -190,7 +190,7 @@ function owed(status: number, lane: McpLane, judged: Judged, how: string): unkno
 /** The server's whole answer, at most MCP_ANSWER_LIMIT bytes (past it: 502, counted upstream_error). */
 async function readText(upstream: Response, lane: McpLane, x: Exchange): Promise<string> {
   try {
-    return await readCapped(upstream.body, MCP_ANSWER_LIMIT, declaredLength(upstream.headers));
+    return await readAnswerCapped(upstream, MCP_ANSWER_LIMIT);
   } catch (err) {
     if (err instanceof TooLarge) {
       x.failure = "upstream_error";

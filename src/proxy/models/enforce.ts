@@ -11,7 +11,7 @@
  *   JSON document over MODEL_ANSWER_LIMIT or a stream event over SSE_EVENT_LIMIT (src/proxy/limits.ts).
  */
 import { HttpError } from "../../errors";
-import { declaredLength, MODEL_ANSWER_LIMIT, readCapped, TooLarge } from "../limits";
+import { MODEL_ANSWER_LIMIT, readAnswerCapped, TooLarge } from "../limits";
 import { pump } from "../pump";
 import type { ModelApi } from "./apis";
 import { parseObj } from "./json";
@@ -68,7 +68,7 @@ export async function enforceResponse(
   // Read whole to be filtered, so capped: a larger answer is never passed on.
   let text: string;
   try {
-    text = await readCapped(upstream.body, MODEL_ANSWER_LIMIT, declaredLength(upstream.headers));
+    text = await readAnswerCapped(upstream, MODEL_ANSWER_LIMIT);
   } catch (error) {
     if (error instanceof TooLarge) throw unfilterable(`the body is ${error.message}`);
     throw error;
