@@ -27,6 +27,7 @@ import { figure, machine, median, table, workerdVersion, writeJson } from "../re
 import {
   CONNECTIONS,
   cannon,
+  chatSse,
   compatibilityDate,
   cpuMs,
   dryRun,
@@ -67,22 +68,7 @@ const completion = JSON.stringify({
   ],
   usage: { prompt_tokens: 9, completion_tokens: 5, total_tokens: 14 },
 });
-const chunk = (delta, finish = null) =>
-  `data: ${JSON.stringify({
-    id: "chatcmpl-bench",
-    object: "chat.completion.chunk",
-    created: 1_700_000_000,
-    model: "gpt-bench",
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-  })}\n\n`;
-const SSE = [
-  chunk({ role: "assistant", content: "" }),
-  chunk({ content: "Hello" }),
-  chunk({ content: " from" }),
-  chunk({ content: " the upstream." }),
-  chunk({}, "stop"),
-  "data: [DONE]\n\n",
-];
+const SSE = chatSse("the upstream.");
 const upstream = createServer((req, res) => {
   let body = "";
   req.setEncoding("utf8");

@@ -37,6 +37,26 @@ export function dryRun(outdir, args = []) {
 }
 
 // ---- the upstream and the model provider (plain Node, loopback) ----------------------------------------------
+/** A streamed chat completion as OpenAI sends it: 6 events (the last says `[DONE]`), ending with `last`. */
+export function chatSse(last) {
+  const chunk = (delta, finish = null) =>
+    `data: ${JSON.stringify({
+      id: "chatcmpl-bench",
+      object: "chat.completion.chunk",
+      created: 1_700_000_000,
+      model: "gpt-bench",
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    })}\n\n`;
+  return [
+    chunk({ role: "assistant", content: "" }),
+    chunk({ content: "Hello" }),
+    chunk({ content: " from" }),
+    chunk({ content: ` ${last}` }),
+    chunk({}, "stop"),
+    "data: [DONE]\n\n",
+  ];
+}
+
 /** A JSON upstream (declared length) and an OpenAI-style SSE provider (6 events, one write each). */
 export async function startServers() {
   const UPSTREAM_BODY = JSON.stringify({ ok: true, answer: "hello from the upstream", n: 42 });
@@ -47,22 +67,7 @@ export async function startServers() {
       res.end(UPSTREAM_BODY);
     });
   });
-  const chunk = (delta, finish = null) =>
-    `data: ${JSON.stringify({
-      id: "chatcmpl-bench",
-      object: "chat.completion.chunk",
-      created: 1_700_000_000,
-      model: "gpt-bench",
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-    })}\n\n`;
-  const SSE = [
-    chunk({ role: "assistant", content: "" }),
-    chunk({ content: "Hello" }),
-    chunk({ content: " from" }),
-    chunk({ content: " the provider." }),
-    chunk({}, "stop"),
-    "data: [DONE]\n\n",
-  ];
+  const SSE = chatSse("the provider.");
   const provider = createServer((req, res) => {
     req.resume();
     req.on("end", () => {
